@@ -1,0 +1,50 @@
+"""Admission: members vote on applicants by the bloc's rule; vetoes emerge from low affinity (docs/MODEL.md#admission)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.mechanisms import seqsum
+
+OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4
+
+
+def entanglement_risk(voter_threat: np.ndarray, applicant_threat: np.ndarray) -> np.ndarray:
+    """max(0, T_a - T_m) / (T_a + T_m): how much more exposed the applicant is than the voter."""
+    tot = voter_threat + applicant_threat
+    return np.maximum(0.0, applicant_threat - voter_threat) / np.where(tot > 0, tot, 1.0)
+
+
+def vote_yes(
+    affinity_to_applicant: np.ndarray, noise: np.ndarray, threshold: np.ndarray, vetoed: np.ndarray
+) -> np.ndarray:
+    """A member votes yes when a_ma + noise > threshold and it has not declared a veto."""
+    return (affinity_to_applicant + noise > threshold) & ~vetoed
+
+
+def decide(
+    rule: int,
+    yes: np.ndarray,
+    voters: np.ndarray,
+    voter_power: np.ndarray,
+    leader_yes: bool | np.ndarray,
+    qmv_states: float,
+    qmv_power: float,
+) -> bool | np.ndarray:
+    """Whether an applicant is admitted, given one bloc's rule and its members' votes.
+
+    Arrays have the voters on their last axis.
+    """
+    n = voters.sum(axis=-1)
+    if rule == OPEN:
+        return np.ones_like(n, dtype=bool)
+    if rule == CLOSED:
+        return np.zeros_like(n, dtype=bool)
+    if rule == LEADER:
+        return np.asarray(leader_yes) | (n == 0)
+    n_yes = (yes & voters).sum(axis=-1)
+    if rule == UNANIMITY:
+        return n_yes == n
+    power_all = seqsum(np.where(voters, voter_power, 0.0), -1)
+    power_yes = seqsum(np.where(yes & voters, voter_power, 0.0), -1)
+    return (n == 0) | ((n_yes >= qmv_states * n) & (power_yes >= qmv_power * power_all))

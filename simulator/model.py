@@ -1,0 +1,198 @@
+"""AllianceModel: one Mesa model holds an ensemble of R replicates; one StateAgent per state."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+from simulator.mechanisms import power as pw
+from simulator.mechanisms import threat as th
+from simulator.rng import Streams
+from simulator.sampling import sample_parameters
+from simulator.scenario import Scenario
+from simulator.shocks import compile_shocks, scheduled_steps
+from simulator.world import World, build_world
+
+
+@dataclass
+class EnsembleState:
+    """Per-replicate state of the world: every array has a leading replicate axis R."""
+
+    member: np.ndarray  # (R,S,B) bool
+    active: np.ndarray  # (R,B) bool
+    formed: np.ndarray  # (R,B) int: step founded during the run, -1 otherwise
+    commitment: np.ndarray  # (R,S,B)
+    share: np.ndarray  # (R,S) spending, % of GDP
+    capital: np.ndarray  # (R,S) military capital stock, USD m
+    mobilisation: np.ndarray  # (R,S)
+    threat_scale: np.ndarray  # (R,S)
+    affinity: np.ndarray  # (R,S,S)
+    us_attitude: np.ndarray  # (R,S)
+    eu_attitude: np.ndarray  # (R,S)
+    neutrality: np.ndarray  # (R,S)
+    veto: np.ndarray  # (R,B,S,S) bool: [r, b, voter, applicant]
+    integration: np.ndarray  # (R,B)
+    spend_factor: np.ndarray  # (R,S)
+    spend_fixed: np.ndarray  # (R,S) NaN unless a shock fixed the share
+    fired: np.ndarray  # (R, n_shocks) bool
+    barred: np.ndarray  # (R,S,B) bool: left or expelled by a shock; does not apply again
+    # derived each step
+    power: np.ndarray = field(default=None)  # (R,S)
+    threat: np.ndarray = field(default=None)  # (R,S)
+    threat0: np.ndarray = field(default=None)  # (R,S)
+    threat_w: np.ndarray = field(default=None)  # (R,S,S)
+    contrib: np.ndarray = field(default=None)
+    raw: np.ndarray = field(default=None)
+    loss: np.ndarray = field(default=None)
+    effective: np.ndarray = field(default=None)  # (R,B)
+    umbrella: np.ndarray = field(default=None)
+    leaving: np.ndarray = field(default=None)  # (R,S,B) bool
+    applying: np.ndarray = field(default=None)  # (R,S,B) bool
+
+
+class StateAgent(mesa.Agent):
+    """A state. Its per-replicate state lives in the model's arrays; these are views."""
+
+    def __init__(self, model: AllianceModel, index: int, code: str):
+        super().__init__(model)
+        self.index = index
+        self.code = code
+
+    @property
+    def memberships(self) -> np.ndarray:
+        """(R, B) bool: this state's memberships in every replicate."""
+        return self.model.state.member[:, self.index, :]
+
+    @property
+    def spending_share(self) -> np.ndarray:
+        """(R,) spending as % of GDP."""
+        return self.model.state.share[:, self.index]
+
+    @property
+    def power(self) -> np.ndarray:
+        """(R,) current power."""
+        return self.model.state.power[:, self.index]
+
+    @property
+    def threat(self) -> np.ndarray:
+        """(R,) perceived threat."""
+        return self.model.state.threat[:, self.index]
+
+
+class AllianceModel(mesa.Model):
+    """An ensemble of R replicates of one scenario.
+
+    Args:
+        scenario: the validated scenario.
+        replicates: global replicate indices held by this model (their draws depend on these only).
+        seed: root seed (default: the scenario's).
+        world: a prebuilt world (default: built from the scenario).
+        record_events: keep a timeline of events (for replay; costs time).
+        record_steps: keep per-step bloc power (R, T+1, B) for fan charts.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        replicates: np.ndarray | int = 1,
+        seed: int | None = None,
+        world: World | None = None,
+        record_events: bool = False,
+        record_steps: bool = True,
+    ):
+        super().__init__(seed=0)
+        self.scenario = scenario
+        self.world = world or build_world(scenario)
+        self.root_seed = scenario.seed if seed is None else int(seed)
+        reps = np.arange(replicates) if np.isscalar(replicates) else np.asarray(replicates)
+        self.replicates = reps.astype(np.int64)
+        self.streams = Streams(self.root_seed, self.replicates)
+        self.params = sample_parameters(scenario, self.streams)
+        self.shocks = compile_shocks(scenario, self.world)
+        self.scheduled = scheduled_steps(self.shocks, self.root_seed, self.replicates)
+        self.record_events = record_events
+        self.events: list[tuple[int, int, str, str]] = []
+        self.steps_done = 0
+        self.phase_seconds: dict[str, float] = {}
+        for i, code in enumerate(self.world.codes):
+            StateAgent(self, i, code)
+        self.state = self._initial_state()
+        self.trajectory = (
+            np.zeros((len(reps), scenario.steps + 1, self.world.n_blocs), dtype=np.float32) if record_steps else None
+        )
+        self.members_trajectory = (
+            np.zeros((len(reps), scenario.steps + 1, self.world.n_blocs), dtype=np.int16) if record_steps else None
+        )
+        from simulator import phases
+
+        phases.refresh_power(self)
+        self.state.threat0 = self.state.threat.copy()
+        self._record(0)
+
+    @property
+    def R(self) -> int:
+        return len(self.replicates)
+
+    def _initial_state(self) -> EnsembleState:
+        w, R, p = self.world, len(self.replicates), self.params
+        S, B = w.n_states, w.n_blocs
+        spend_q = pw.quarterly_spending(np.broadcast_to(w.share0, (R, S)), w.gdp_usd_bn)
+        capital = spend_q / p["capital_depreciation"][:, None]
+        decay = np.exp(-(w.distance_km[None, :, :] / p["threat_decay_km"][:, None, None]))
+        affinity = np.broadcast_to(w.affinity, (R, S, S)).copy()
+        st = EnsembleState(
+            member=np.broadcast_to(w.members0, (R, S, B)).copy(),
+            active=np.broadcast_to(w.active0, (R, B)).copy(),
+            formed=np.full((R, B), -1, dtype=np.int64),
+            commitment=np.ones((R, S, B)),
+            share=np.broadcast_to(w.share0, (R, S)).copy(),
+            capital=capital,
+            mobilisation=np.ones((R, S)),
+            threat_scale=np.ones((R, S)),
+            affinity=affinity,
+            us_attitude=np.broadcast_to(w.us_attitude, (R, S)).copy(),
+            eu_attitude=np.broadcast_to(w.eu_attitude, (R, S)).copy(),
+            neutrality=np.broadcast_to(w.neutrality, (R, S)).copy(),
+            veto=np.zeros((R, B, S, S), dtype=bool),
+            integration=np.broadcast_to(w.integration0, (R, B)).copy(),
+            spend_factor=np.ones((R, S)),
+            spend_fixed=np.full((R, S), np.nan),
+            fired=np.zeros((R, len(self.shocks)), dtype=bool),
+            barred=np.zeros((R, S, B), dtype=bool),
+        )
+        self.decay = decay
+        st.threat_w = th.threat_weights(affinity, decay)
+        self.norms = pw.normalisers(w)
+        return st
+
+    def event(self, rows: np.ndarray, step: int, kind: str, text: str) -> None:
+        """Record an event for the replicates in ``rows`` (when recording)."""
+        if self.record_events:
+            for r in np.flatnonzero(rows) if rows.dtype == bool else rows:
+                self.events.append((int(self.replicates[r]), step, kind, text))
+
+    def step(self) -> None:
+        """One quarter: the phases of simulator.phases.PHASES in order."""
+        from simulator import phases
+
+        t = self.steps_done
+        for name, fn in phases.PHASES:
+            t0 = time.perf_counter()
+            fn(self, t)
+            self.phase_seconds[name] = self.phase_seconds.get(name, 0.0) + time.perf_counter() - t0
+        self.steps_done += 1
+        self._record(self.steps_done)
+
+    def run(self) -> AllianceModel:
+        """Run the scenario's horizon."""
+        while self.steps_done < self.scenario.steps:
+            self.step()
+        return self
+
+    def _record(self, k: int) -> None:
+        if self.trajectory is not None:
+            self.trajectory[:, k, :] = self.state.effective
+            self.members_trajectory[:, k, :] = (self.state.member & self.state.active[:, None, :]).sum(axis=1)

@@ -1,0 +1,395 @@
+"""The one documented phase order of a step (quarter), and each phase over the whole ensemble.
+
+Activation is staged: every state decides from the same snapshot; exits, admissions and
+foundings are committed together at the end of the step. Order (docs/MODEL.md#step):
+
+1. shocks     scenario shocks due at this step take effect
+2. spending   Richardson-style spending reaction; military capital accumulates
+3. power      CINC-like power of every state
+4. threat     hostile power decaying with distance
+5. blocs      pooled, coordination-adjusted power of every bloc; nuclear umbrellas
+6. choices    revising states weigh the utility of every bloc: exits and applications
+7. admission  members vote on applicants by the bloc's rule
+8. founding   latent blocs are founded when enough states are willing
+9. commit     memberships change together; integration grows; bloc power is recomputed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from simulator.mechanisms import admission as adm
+from simulator.mechanisms import blocs as bl
+from simulator.mechanisms import power as pw
+from simulator.mechanisms import spending as sp
+from simulator.mechanisms import threat as th
+from simulator.mechanisms.utility import UtilityInputs, utilities
+from simulator.shocks import fires
+
+FOUNDING_ROUNDS = 4
+VOTE_STRIDE = 4096  # cell = voter * VOTE_STRIDE + applicant (stable when states are added)
+
+
+# ------------------------------------------------------------------ 1. shocks
+def shocks(m, t: int) -> None:
+    st, w = m.state, m.world
+    for c in m.shocks:
+        rows = fires(c, t, m.scheduled, st.fired, m.streams)
+        if not rows.any():
+            continue
+        st.fired[rows, c.index] = True
+        apply_shock(m, c, rows, t)
+
+
+def apply_shock(m, c, rows: np.ndarray, t: int) -> None:
+    """Apply one shock in the replicates ``rows`` (bool (R,))."""
+    st, w, s = m.state, m.world, c.spec
+    r = np.flatnonzero(rows)
+    tg = c.targets
+    names = ",".join(w.codes[i] for i in tg)
+    bloc = w.bloc_codes[c.bloc] if c.bloc >= 0 else ""
+    label = f"{c.key}: "
+    if c.kind in ("withdraw", "expel"):
+        st.member[np.ix_(r, tg, [c.bloc])] = False
+        st.barred[np.ix_(r, tg, [c.bloc])] = True
+        m.event(
+            r,
+            t,
+            c.kind,
+            label + f"{names} {'leave' if c.kind == 'withdraw' else 'expelled from'} {bloc}",
+        )
+    elif c.kind == "join":
+        st.member[np.ix_(r, tg, [c.bloc])] = True
+        st.barred[np.ix_(r, tg, [c.bloc])] = False
+        new = ~st.active[r, c.bloc]
+        st.formed[r[new], c.bloc] = t
+        st.active[r, c.bloc] = True
+        m.event(r, t, "join", label + f"{names} join {bloc}")
+    elif c.kind == "found":
+        st.member[np.ix_(r, tg, [c.bloc])] = True
+        new = ~st.active[r, c.bloc]
+        st.formed[r[new], c.bloc] = t
+        st.active[r, c.bloc] = True
+        m.event(r, t, "found", label + f"{bloc} founded by {names}")
+    elif c.kind == "commitment":
+        cur = st.commitment[np.ix_(r, tg, [c.bloc])]
+        st.commitment[np.ix_(r, tg, [c.bloc])] = s.value if s.value is not None else np.clip(cur + s.change, 0.0, 1.0)
+        m.event(
+            r,
+            t,
+            "commitment",
+            label + f"{names} commitment to {bloc} {'= ' + str(s.value) if s.value is not None else f'{s.change:+g}'}",
+        )
+    elif c.kind == "relation":
+        _add_affinity(m, r, tg, c.others, s.change)
+        other = ",".join(w.codes[i] for i in c.others)
+        m.event(r, t, "relation", label + f"affinity {names} <-> {other} {s.change:+g}")
+    elif c.kind == "spending":
+        if s.factor is not None:
+            st.spend_factor[np.ix_(r, tg)] *= s.factor
+            m.event(r, t, "spending", label + f"{names} spending target x{s.factor:g}")
+        else:
+            st.spend_fixed[np.ix_(r, tg)] = s.pct_gdp
+            m.event(r, t, "spending", label + f"{names} spending target {s.pct_gdp:g}% of GDP")
+    elif c.kind == "mobilisation":
+        st.mobilisation[np.ix_(r, tg)] *= s.factor
+        m.event(r, t, "mobilisation", label + f"{names} mobilise (power x{s.factor:g})")
+    elif c.kind == "threat":
+        st.threat_scale[np.ix_(r, tg)] *= s.factor
+        m.event(r, t, "threat", label + f"threat perceived by {names} x{s.factor:g}")
+    elif c.kind == "attack":
+        a = c.attacker
+        for x in tg:
+            st.threat_scale[r, :] += s.severity * m.decay[r, :, x]
+            st.threat_scale[r, x] += s.severity
+        _add_affinity(m, r, np.array([a]), tg, -0.5 * s.severity)
+        m.event(r, t, "attack", label + f"{w.codes[a]} attacks {names}")
+    elif c.kind == "government":
+        st.us_attitude[np.ix_(r, tg)] += s.us_attitude
+        st.eu_attitude[np.ix_(r, tg)] += s.eu_attitude
+        st.neutrality[np.ix_(r, tg)] = np.clip(st.neutrality[np.ix_(r, tg)] + s.neutrality, 0.0, 1.0)
+        for idx, delta in c.affinity:
+            _add_affinity(m, r, tg, idx, delta)
+        m.event(r, t, "government", label + f"government change in {names}")
+    elif c.kind == "veto":
+        against = c.others if len(c.others) else np.arange(w.n_states)
+        st.veto[np.ix_(r, [c.bloc], tg, against)] = not s.lift
+        who = ",".join(w.codes[i] for i in c.others) if len(c.others) else "all applicants"
+        m.event(r, t, "veto", label + f"{names} {'lift veto on' if s.lift else 'veto'} {who} for {bloc}")
+    elif c.kind == "integration":
+        st.integration[r, c.bloc] = np.clip(st.integration[r, c.bloc] + s.change, 0.0, 1.0)
+        m.event(r, t, "integration", label + f"{bloc} integration {s.change:+g}")
+
+
+def _add_affinity(m, r: np.ndarray, a: np.ndarray, b: np.ndarray, delta: float) -> None:
+    """Add ``delta`` to the affinity of every pair (i in a, j in b), i != j, both ways, once per pair."""
+    st = m.state
+    pairs = sorted({(min(i, j), max(i, j)) for i in a for j in b if i != j})
+    if not pairs:
+        return
+    i, j = np.array(pairs).T
+    st.affinity[r[:, None], i[None, :], j[None, :]] += delta
+    st.affinity[r[:, None], j[None, :], i[None, :]] += delta
+    st.threat_w[np.ix_(r)] = th.threat_weights(st.affinity[r], m.decay[r])
+
+
+# ------------------------------------------------------------------ 2. spending
+def spending(m, t: int) -> None:
+    st, w, p = m.state, m.world, m.params
+    norm = sp.strictest_norm(st.member, st.active, w.spending_norm)
+    target = sp.target_share(w.share0[None, :], st.threat, st.threat0, norm, st.spend_factor, st.spend_fixed, p)
+    before = np.floor(st.share)
+    st.share = sp.adjust(st.share, target, p["spending_adjustment"])
+    st.capital = pw.capital_update(
+        st.capital,
+        pw.quarterly_spending(st.share, w.gdp_usd_bn),
+        p["capital_depreciation"][:, None],
+    )
+    if m.record_events:
+        after = np.floor(st.share)
+        for r, i in zip(*np.nonzero(after != before), strict=True):
+            word = "reaches" if after[r, i] > before[r, i] else "falls below"
+            level = int(max(after[r, i], before[r, i]))
+            m.events.append(
+                (
+                    int(m.replicates[r]),
+                    t,
+                    "spending",
+                    f"{w.codes[i]} spending {word} {level}% of GDP ({st.share[r, i]:.2f}%)",
+                )
+            )
+
+
+# ------------------------------------------------------------------ 3-5. power, threat, blocs
+def power(m, t: int) -> None:
+    st, w, p = m.state, m.world, m.params
+    n = m.norms
+    equip = 0.5 * (w.tanks / n.tanks + w.aircraft / n.aircraft)
+    quality = 1.0 + p["combat_quality"][:, None] * w.combat[None, :]
+    weights = tuple(p[k][:, None] for k in ("w_capital", "w_personnel", "w_equipment", "w_economy", "w_population"))
+    rw = p["reserve_weight"][:, None]
+    st.power = pw.composite_power(
+        st.capital,
+        n.quarterly_spend / p["capital_depreciation"][:, None],
+        pw.personnel(w.active_k, w.reserve_k, rw),
+        equip,
+        w.gdp_usd_bn / n.gdp,
+        w.population_m / n.population,
+        quality,
+        st.mobilisation,
+        rw,
+        weights,
+        n,
+    )
+
+
+def threat(m, t: int) -> None:
+    st = m.state
+    st.threat = th.perceived_threat(st.threat_w, st.power, st.threat_scale)
+
+
+def blocs(m, t: int) -> None:
+    st, w, p = m.state, m.world, m.params
+    st.contrib = bl.contributions(st.member, st.commitment, st.power, st.active)
+    st.raw = bl.pooled(st.contrib)
+    st.loss = bl.coordination_loss(st.contrib, st.raw, st.integration, p["coordination_loss_max"])
+    st.effective = bl.effective_power(st.raw, st.loss)
+    st.umbrella = bl.umbrella(st.member, st.commitment, w.own_nuclear, st.active)
+
+
+def refresh_power(m) -> None:
+    """Power, threat and bloc power from the current state (used at initialisation)."""
+    power(m, 0)
+    threat(m, 0)
+    blocs(m, 0)
+
+
+# ------------------------------------------------------------------ 6. choices
+def utility_of(
+    m,
+    rows: np.ndarray | None = None,
+    member: np.ndarray | None = None,
+    active: np.ndarray | None = None,
+    commitment: np.ndarray | None = None,
+) -> np.ndarray:
+    """Utilities (R',S,B) for replicate rows (all by default), optionally with hypothetical memberships."""
+    st, w = m.state, m.world
+    sel = slice(None) if rows is None else rows
+    p = {k: v[sel] for k, v in m.params.items()}
+    if member is None and active is None and commitment is None and rows is None:
+        contrib, raw, loss, umb, mem = st.contrib, st.raw, st.loss, st.umbrella, st.member
+    else:
+        mem = st.member[sel] if member is None else member
+        act = st.active[sel] if active is None else active
+        com = st.commitment[sel] if commitment is None else commitment
+        contrib = bl.contributions(mem, com, st.power[sel], act)
+        raw = bl.pooled(contrib)
+        loss = bl.coordination_loss(contrib, raw, st.integration[sel], p["coordination_loss_max"])
+        umb = bl.umbrella(mem, com, w.own_nuclear, act)
+    inp = UtilityInputs(
+        member=mem,
+        contrib=contrib,
+        raw=raw,
+        loss=loss,
+        umbrella=umb,
+        power=st.power[sel],
+        threat=st.threat[sel],
+        share=st.share[sel],
+        affinity=st.affinity[sel],
+        us_attitude=st.us_attitude[sel],
+        eu_attitude=st.eu_attitude[sel],
+        neutrality=st.neutrality[sel],
+    )
+    return utilities(inp, w, p, w.state_index("USA"), w.eu_member, w.own_nuclear)
+
+
+def choices(m, t: int) -> None:
+    st, w, p = m.state, m.world, m.params
+    R, S, B = st.member.shape
+    revise = m.streams.uniform("revise", t, (S,)) < p["revision_rate"][:, None]
+    st.leaving = np.zeros((R, S, B), dtype=bool)
+    st.applying = np.zeros((R, S, B), dtype=bool)
+    open_blocs = [b for b in range(B) if w.dynamic[b]]
+    if not open_blocs or not revise.any():
+        return
+    u = utility_of(m)
+    scale = p["choice_noise"][:, None]
+    for b in open_blocs:
+        act = st.active[:, b][:, None]
+        noise = m.streams.logistic(f"choice:{w.bloc_codes[b]}", t, (S,)) * scale
+        val = u[:, :, b] + noise
+        mem = st.member[:, :, b]
+        st.leaving[:, :, b] = revise & act & mem & (val < 0.0)
+        if w.admission[b] != adm.CLOSED:
+            st.applying[:, :, b] = revise & act & ~mem & ~st.barred[:, :, b] & w.eligible[None, :, b] & (val > 0.0)
+
+
+# ------------------------------------------------------------------ 7. admission
+def admission(m, t: int) -> None:
+    st, w, p = m.state, m.world, m.params
+    R, S, B = st.member.shape
+    st.admitted = np.zeros((R, S, B), dtype=bool)
+    for b in range(B):
+        rr, aa = np.nonzero(st.applying[:, :, b])
+        if len(rr) == 0:
+            continue
+        rule = int(w.admission[b])
+        voters = st.member[rr, :, b]  # (n, S)
+        cells = np.arange(S)[None, :] * VOTE_STRIDE + aa[:, None]
+        # a member's stance on an applicant is drawn once per replicate (step -1): vetoes persist
+        noise = m.streams.logistic_at(f"vote:{w.bloc_codes[b]}", -1, rr, cells) * p["vote_noise"][rr, None]
+        t_app = st.threat[rr, aa][:, None]
+        risk = adm.entanglement_risk(st.threat[rr, :], t_app) * w.mutual_defence[b] * p["w_vote_entanglement"][rr, None]
+        score = st.affinity[rr, :, aa] - risk  # (n, S): each voter's view of the applicant
+        vetoed = st.veto[rr, b, :, aa]
+        yes = adm.vote_yes(score, noise, p["veto_threshold"][rr, None], vetoed)
+        leader = int(w.leader[b])
+        leader_yes = yes[:, leader] if leader >= 0 else np.ones(len(rr), dtype=bool)
+        if leader >= 0:
+            leader_yes = leader_yes | ~voters[:, leader]
+        ok = adm.decide(
+            rule,
+            yes,
+            voters,
+            st.contrib[rr, :, b],
+            leader_yes,
+            p["qmv_states"][rr],
+            p["qmv_power"][rr],
+        )
+        ok = np.broadcast_to(ok, rr.shape)
+        st.admitted[rr[ok], aa[ok], b] = True
+        if m.record_events:
+            for k in range(len(rr)):
+                who, bloc = w.codes[aa[k]], w.bloc_codes[b]
+                if not ok[k]:
+                    no = np.flatnonzero(voters[k] & ~yes[k])
+                    names = ",".join(w.codes[j] for j in no) or "the rule"
+                    m.events.append(
+                        (
+                            int(m.replicates[rr[k]]),
+                            t,
+                            "veto",
+                            f"{names} block {who}'s application to {bloc}",
+                        )
+                    )
+
+
+# ------------------------------------------------------------------ 8. founding
+def founding(m, t: int) -> None:
+    st, w, p = m.state, m.world, m.params
+    R, S, B = st.member.shape
+    st.founders = np.zeros((R, S, B), dtype=bool)
+    for b in np.flatnonzero(w.min_founders > 0):
+        code = w.bloc_codes[b]
+        attempt = ~st.active[:, b] & (m.streams.uniform(f"found_attempt:{code}", t) < p["founding_rate"])
+        rows = np.flatnonzero(attempt)
+        if len(rows) == 0:
+            continue
+        elig = np.broadcast_to(w.eligible[:, b], (len(rows), S))
+        noise = (
+            m.streams.logistic_at(f"found:{code}", -1, rows, np.broadcast_to(np.arange(S), (len(rows), S)))
+            * p["founding_noise"][rows, None]
+        )
+        # iterated best response from the full set: each eligible state asks whether it would join
+        # a bloc of the states still willing; the unwilling drop out (FOUNDING_ROUNDS rounds)
+        willing = elig.copy()
+        act = st.active[rows].copy()
+        act[:, b] = True
+        com = st.commitment[rows].copy()
+        com[:, :, b] = 1.0
+        for _ in range(FOUNDING_ROUNDS):
+            mem = st.member[rows].copy()
+            mem[:, :, b] = willing
+            u = utility_of(m, rows, mem, act, com)[:, :, b] - p["inertia"][rows, None] - p["founding_cost"][rows, None]
+            still = willing & (u + noise > 0.0)
+            if (still == willing).all():
+                break
+            willing = still
+        pw_all = np.where(elig, st.power[rows], 0.0).sum(axis=1)
+        pw_will = np.where(willing, st.power[rows], 0.0).sum(axis=1)
+        ok = (willing.sum(axis=1) >= w.min_founders[b]) & (pw_will >= w.min_power_share[b] * pw_all)
+        st.founders[rows[ok], :, b] = willing[ok]
+
+
+# ------------------------------------------------------------------ 9. commit
+def commit(m, t: int) -> None:
+    st, w = m.state, m.world
+    if m.record_events:
+        _commit_events(m, t)
+    st.member &= ~st.leaving
+    st.member |= st.admitted
+    new = st.founders.any(axis=1)  # (R,B)
+    st.member |= st.founders
+    st.formed[new] = t
+    st.active |= new
+    st.integration = np.where(
+        st.active,
+        np.minimum(w.integration_max, st.integration + w.integration_growth),
+        st.integration,
+    )
+    blocs(m, t)
+
+
+def _commit_events(m, t: int) -> None:
+    st, w = m.state, m.world
+    for kind, arr, verb in (("exit", st.leaving, "leaves"), ("join", st.admitted, "joins")):
+        for r, i, b in zip(*np.nonzero(arr), strict=True):
+            m.events.append((int(m.replicates[r]), t, kind, f"{w.codes[i]} {verb} {w.bloc_codes[b]}"))
+    for r, b in zip(*np.nonzero(st.founders.any(axis=1)), strict=True):
+        names = ",".join(w.codes[i] for i in np.flatnonzero(st.founders[r, :, b]))
+        m.events.append((int(m.replicates[r]), t, "found", f"{w.bloc_codes[b]} founded by {names}"))
+
+
+PHASES: list[tuple[str, Callable]] = [
+    ("shocks", shocks),
+    ("spending", spending),
+    ("power", power),
+    ("threat", threat),
+    ("blocs", blocs),
+    ("choices", choices),
+    ("admission", admission),
+    ("founding", founding),
+    ("commit", commit),
+]

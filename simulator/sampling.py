@@ -1,0 +1,60 @@
+"""Per-replicate parameter values: constants or distributions drawn from the counter-based streams."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special, stats
+
+from simulator.params import PARAMS
+from simulator.rng import Streams
+from simulator.scenario import Beta, Choice, Normal, Scenario, Triangular, Uniform
+
+
+def draw(spec, u: np.ndarray) -> np.ndarray:
+    """Map uniforms ``u`` to draws of one distribution by its inverse CDF."""
+    if isinstance(spec, Normal):
+        x = spec.mean + spec.sd * special.ndtri(u)
+        if spec.low is not None or spec.high is not None:
+            x = np.clip(
+                x,
+                spec.low if spec.low is not None else -np.inf,
+                spec.high if spec.high is not None else np.inf,
+            )
+        return x
+    if isinstance(spec, Uniform):
+        return spec.low + (spec.high - spec.low) * u
+    if isinstance(spec, Triangular):
+        width = spec.high - spec.low
+        return stats.triang.ppf(u, (spec.mode - spec.low) / width, loc=spec.low, scale=width)
+    if isinstance(spec, Beta):
+        return spec.low + (spec.high - spec.low) * special.betaincinv(spec.a, spec.b, u)
+    if isinstance(spec, Choice):
+        w = np.asarray(spec.weights if spec.weights is not None else [1.0] * len(spec.values), dtype=float)
+        cum = np.cumsum(w / w.sum())
+        cum[-1] = 1.0
+        return np.asarray(spec.values, dtype=float)[np.searchsorted(cum, u, side="right").clip(0, len(w) - 1)]
+    raise TypeError(spec)
+
+
+def sample_parameters(scenario: Scenario, streams: Streams) -> dict[str, np.ndarray]:
+    """Every model parameter as an (R,) array: defaults, scenario constants or draws."""
+    R = len(streams.replicates)
+    out: dict[str, np.ndarray] = {}
+    for name, spec in PARAMS.items():
+        value = scenario.parameters.get(name, spec.default)
+        if isinstance(value, int | float):
+            out[name] = np.full(R, float(value))
+        else:
+            x = draw(value, streams.uniform(f"param:{name}", 0))
+            out[name] = np.clip(x, spec.low, spec.high)
+    return out
+
+
+def check_bounds(scenario: Scenario) -> list[str]:
+    """Constant parameters outside their documented bounds (messages)."""
+    problems = []
+    for name, value in scenario.parameters.items():
+        spec = PARAMS[name]
+        if isinstance(value, int | float) and not spec.low <= value <= spec.high:
+            problems.append(f"parameter '{name}' = {value} is outside [{spec.low}, {spec.high}]")
+    return problems

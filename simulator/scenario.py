@@ -1,0 +1,647 @@
+"""The scenario language: a typed, validated model of scenario files and their loader."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from simulator.errors import InputError, suggest
+from simulator.params import PARAMS
+from simulator.yamlio import LocatedDoc, load_yaml_file, load_yaml_text, pydantic_errors
+
+Target = str | list[str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- distributions
+class Normal(_Strict):
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(gt=0)
+    low: float | None = None
+    high: float | None = None
+
+
+class Uniform(_Strict):
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if not self.low < self.high:
+            raise ValueError(f"uniform needs low < high (got low={self.low}, high={self.high})")
+        return self
+
+
+class Triangular(_Strict):
+    dist: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError("triangular needs low <= mode <= high and low < high")
+        return self
+
+
+class Beta(_Strict):
+    dist: Literal["beta"]
+    a: float = Field(gt=0)
+    b: float = Field(gt=0)
+    low: float = 0.0
+    high: float = 1.0
+
+    @model_validator(mode="after")
+    def _order(self) -> Beta:
+        if not self.low < self.high:
+            raise ValueError("beta needs low < high")
+        return self
+
+
+class Choice(_Strict):
+    dist: Literal["choice"]
+    values: list[float] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> Choice:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError("choice needs as many weights as values")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("choice weights must be >= 0 with a positive sum")
+        return self
+
+
+Distribution = Annotated[Normal | Uniform | Triangular | Beta | Choice, Field(discriminator="dist")]
+DIST_NAMES = ("normal", "uniform", "triangular", "beta", "choice")
+ParamValue = float | Distribution
+
+
+# ---------------------------------------------------------------- world and blocs
+class StateOverride(_Strict):
+    """Per-state changes to the baseline figures (any numeric or preference column)."""
+
+    milex_usd_m: float | None = Field(None, ge=0)
+    milex_pct_gdp: float | None = Field(None, ge=0, le=100)
+    gdp_usd_bn: float | None = Field(None, gt=0)
+    population_m: float | None = Field(None, gt=0)
+    active_personnel_k: float | None = Field(None, ge=0)
+    reserve_personnel_k: float | None = Field(None, ge=0)
+    nuclear_warheads: float | None = Field(None, ge=0)
+    tanks: float | None = Field(None, ge=0)
+    combat_aircraft: float | None = Field(None, ge=0)
+    democracy: float | None = Field(None, ge=0, le=1)
+    us_attitude: float | None = Field(None, ge=-1, le=1)
+    eu_attitude: float | None = Field(None, ge=-1, le=1)
+    neutrality: float | None = Field(None, ge=0, le=1)
+    combat_experience: bool | None = None
+
+
+class ExtraState(_Strict):
+    """A state not in the baseline world."""
+
+    iso3: str = Field(pattern=r"^[A-Z][A-Z0-9]{2}$")
+    name: str
+    region: str
+    capital_lat: float = Field(ge=-90, le=90)
+    capital_lon: float = Field(ge=-180, le=180)
+    milex_usd_m: float = Field(ge=0)
+    milex_pct_gdp: float = Field(ge=0, le=100)
+    gdp_usd_bn: float = Field(gt=0)
+    population_m: float = Field(gt=0)
+    active_personnel_k: float = Field(ge=0)
+    reserve_personnel_k: float = Field(0, ge=0)
+    nuclear_warheads: float = Field(0, ge=0)
+    tanks: float = Field(0, ge=0)
+    combat_aircraft: float = Field(0, ge=0)
+    democracy: float = Field(0.5, ge=0, le=1)
+    us_attitude: float = Field(0.0, ge=-1, le=1)
+    eu_attitude: float = Field(0.0, ge=-1, le=1)
+    neutrality: float = Field(0.0, ge=0, le=1)
+    combat_experience: bool = False
+    source: str = Field(min_length=1)
+
+
+class WorldSpec(_Strict):
+    baseline: Literal["europe2026"] = "europe2026"
+    overrides: dict[str, StateOverride] = Field(default_factory=dict)
+    add_states: list[ExtraState] = Field(default_factory=list)
+
+
+class Founding(_Strict):
+    min_founders: int = Field(ge=2)
+    min_power_share: float = Field(0.0, ge=0, le=1)
+
+
+AdmissionRule = Literal["unanimity", "qualified_majority", "leader", "open", "closed"]
+
+
+class BlocSpec(_Strict):
+    """A bloc: an alliance, union, coalition or the adversary."""
+
+    name: str
+    kind: Literal["alliance", "union", "coalition", "adversary"]
+    active: bool = True
+    members: list[str] = Field(default_factory=list)
+    admission: AdmissionRule = "unanimity"
+    leader: str | None = None
+    mutual_defence: float = Field(ge=0, le=1)
+    spending_norm: float = Field(0.0, ge=0, le=50)
+    integration: float = Field(0.0, ge=0, le=1)
+    integration_growth: float = Field(0.0, ge=0, le=1)
+    integration_max: float = Field(1.0, ge=0, le=1)
+    eligible: list[str] = Field(default_factory=list)
+    dynamic: bool = True
+    founding: Founding | None = None
+    description: str = ""
+    sources: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rules(self) -> BlocSpec:
+        if self.admission == "leader" and not self.leader:
+            raise ValueError("admission 'leader' needs a 'leader' state")
+        if self.integration > self.integration_max:
+            raise ValueError("integration must not exceed integration_max")
+        return self
+
+
+class BlocChange(_Strict):
+    """Changes to a baseline bloc; keys not given keep the baseline value."""
+
+    name: str | None = None
+    active: bool | None = None
+    members: list[str] | None = None
+    admission: AdmissionRule | None = None
+    leader: str | None = None
+    mutual_defence: float | None = Field(None, ge=0, le=1)
+    spending_norm: float | None = Field(None, ge=0, le=50)
+    integration: float | None = Field(None, ge=0, le=1)
+    integration_growth: float | None = Field(None, ge=0, le=1)
+    integration_max: float | None = Field(None, ge=0, le=1)
+    eligible: list[str] | None = None
+    dynamic: bool | None = None
+    founding: Founding | None = None
+    description: str | None = None
+
+
+class BlocsSpec(_Strict):
+    modify: dict[str, BlocChange] = Field(default_factory=dict)
+    add: dict[str, BlocSpec] = Field(default_factory=dict)
+    remove: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- shocks
+class _Shock(_Strict):
+    name: str | None = Field(None, description="Name used in event logs and sweeps")
+    at: int | None = Field(None, ge=0, description="The step at which the shock happens")
+    window: tuple[int, int] | None = Field(None, description="[first, last]: a step drawn uniformly per replicate")
+    probability: float | None = Field(None, gt=0, le=1, description="Chance per step (within window if given)")
+    repeat: bool = Field(False, description="With probability: may fire more than once")
+    note: str = ""
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _timing(self) -> _Shock:
+        given = [k for k in ("at", "window", "probability") if getattr(self, k) is not None]
+        if self.probability is not None:
+            given = [k for k in given if k != "window"]
+        if len(given) != 1:
+            raise ValueError(
+                "a shock needs exactly one of 'at', 'window' or 'probability' (window may narrow probability)"
+            )
+        if self.window is not None and not 0 <= self.window[0] <= self.window[1]:
+            raise ValueError(f"window must be [first, last] with 0 <= first <= last (got {list(self.window)})")
+        if self.repeat and self.probability is None:
+            raise ValueError("'repeat' only goes with 'probability'")
+        return self
+
+
+class Withdraw(_Shock):
+    type: Literal["withdraw"]
+    target: Target
+    bloc: str
+
+
+class Join(_Shock):
+    type: Literal["join"]
+    target: Target
+    bloc: str
+
+
+class Expel(_Shock):
+    type: Literal["expel"]
+    target: Target
+    bloc: str
+
+
+class Found(_Shock):
+    type: Literal["found"]
+    bloc: str
+    target: Target = Field(description="founding members")
+
+
+class Commitment(_Shock):
+    type: Literal["commitment"]
+    target: Target
+    bloc: str
+    value: float | None = Field(None, ge=0, le=1)
+    change: float | None = Field(None, ge=-1, le=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> Commitment:
+        if (self.value is None) == (self.change is None):
+            raise ValueError("commitment needs exactly one of 'value' or 'change'")
+        return self
+
+
+class Relation(_Shock):
+    type: Literal["relation"]
+    target: Target
+    other: Target
+    change: float = Field(ge=-4, le=4)
+
+
+class Spending(_Shock):
+    type: Literal["spending"]
+    target: Target
+    factor: float | None = Field(None, gt=0, le=20)
+    pct_gdp: float | None = Field(None, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _one(self) -> Spending:
+        if (self.factor is None) == (self.pct_gdp is None):
+            raise ValueError("spending needs exactly one of 'factor' or 'pct_gdp'")
+        return self
+
+
+class Mobilisation(_Shock):
+    type: Literal["mobilisation"]
+    target: Target
+    factor: float = Field(gt=0, le=10)
+
+
+class Attack(_Shock):
+    type: Literal["attack"]
+    attacker: str
+    target: Target
+    severity: float = Field(1.0, gt=0, le=10)
+
+
+class Threat(_Shock):
+    type: Literal["threat"]
+    target: Target
+    factor: float = Field(gt=0, le=20)
+
+
+class Government(_Shock):
+    type: Literal["government"]
+    target: Target
+    us_attitude: float = Field(0.0, ge=-2, le=2)
+    eu_attitude: float = Field(0.0, ge=-2, le=2)
+    neutrality: float = Field(0.0, ge=-1, le=1)
+    affinity: dict[str, float] = Field(default_factory=dict, description="change of affinity to a state, group or bloc")
+
+
+class Veto(_Shock):
+    type: Literal["veto"]
+    target: Target = Field(description="the vetoing states")
+    bloc: str
+    against: Target | None = Field(None, description="applicants blocked (default: all)")
+    lift: bool = Field(False, description="true lifts an earlier veto instead")
+
+
+class Integration(_Shock):
+    type: Literal["integration"]
+    bloc: str
+    change: float = Field(ge=-1, le=1)
+
+
+Shock = Annotated[
+    Withdraw
+    | Join
+    | Expel
+    | Found
+    | Commitment
+    | Relation
+    | Spending
+    | Mobilisation
+    | Attack
+    | Threat
+    | Government
+    | Veto
+    | Integration,
+    Field(discriminator="type"),
+]
+SHOCK_TYPES = (
+    "withdraw",
+    "join",
+    "expel",
+    "found",
+    "commitment",
+    "relation",
+    "spending",
+    "mobilisation",
+    "attack",
+    "threat",
+    "government",
+    "veto",
+    "integration",
+)
+
+
+class Outcomes(_Strict):
+    european_blocs: list[str] = Field(
+        default_factory=lambda: ["EDU"],
+        description="blocs that count as a European alliance without the US",
+    )
+    key_states: list[str] = Field(default_factory=lambda: ["UKR", "GBR", "TUR"])
+    bruegel_group: str = Field("EUROPE", description="group whose extra spending is compared with Bruegel")
+
+
+class Scenario(_Strict):
+    """A scenario file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="short identifier")
+    description: str = Field(min_length=1)
+    assumptions: list[str] = Field(default_factory=list)
+    start: str = Field("2026Q1", description="first quarter, e.g. 2026Q1")
+    steps: int = Field(40, ge=1, le=400, description="horizon in quarterly steps")
+    replicates: int = Field(1000, ge=1, le=10_000_000)
+    seed: int = Field(0, ge=0, lt=2**63)
+    world: WorldSpec = Field(default_factory=WorldSpec)
+    blocs: BlocsSpec = Field(default_factory=BlocsSpec)
+    parameters: dict[str, ParamValue] = Field(default_factory=dict)
+    shocks: list[Shock] = Field(default_factory=list)
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+
+    @field_validator("start")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        if not re.fullmatch(r"(19|20|21)\d\dQ[1-4]", v):
+            raise ValueError(f"start must be a quarter like 2026Q1 (got {v!r})")
+        return v
+
+
+def quarter_label(start: str, step: int) -> str:
+    """The quarter of ``step`` steps after ``start`` (``2026Q1`` + 5 -> ``2027Q2``)."""
+    year, q = int(start[:4]), int(start[5]) - 1 + step
+    return f"{year + q // 4}Q{q % 4 + 1}"
+
+
+# ---------------------------------------------------------------- loading
+def _allowed_keys(doc: LocatedDoc, loc: tuple) -> list[str] | None:
+    """Valid keys of the model at ``loc`` (for 'did you mean' on unknown keys)."""
+    node: Any = doc.data
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        model = _child_model(model, part, node)
+        if model is None:
+            return None
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return None
+
+
+_SHOCK_BY_TYPE = {
+    "withdraw": Withdraw,
+    "join": Join,
+    "expel": Expel,
+    "found": Found,
+    "commitment": Commitment,
+    "relation": Relation,
+    "spending": Spending,
+    "mobilisation": Mobilisation,
+    "attack": Attack,
+    "threat": Threat,
+    "government": Government,
+    "veto": Veto,
+    "integration": Integration,
+}
+_DIST_BY_NAME = {
+    "normal": Normal,
+    "uniform": Uniform,
+    "triangular": Triangular,
+    "beta": Beta,
+    "choice": Choice,
+}
+_CONTAINERS: dict[tuple[type, str], Any] = {
+    (Scenario, "shocks"): ("list", "shock"),
+    (Scenario, "parameters"): ("dict", "dist"),
+    (WorldSpec, "overrides"): ("dict", StateOverride),
+    (WorldSpec, "add_states"): ("list", ExtraState),
+    (BlocsSpec, "modify"): ("dict", BlocChange),
+    (BlocsSpec, "add"): ("dict", BlocSpec),
+}
+
+
+def _child_model(model: Any, part: Any, node: Any) -> Any:
+    if isinstance(model, tuple):  # inside a container: the element model
+        kind = model[1]
+        if kind == "shock":
+            return _SHOCK_BY_TYPE.get(node.get("type")) if isinstance(node, dict) else None
+        if kind == "dist":
+            return _DIST_BY_NAME.get(node.get("dist")) if isinstance(node, dict) else None
+        return kind
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    if (model, part) in _CONTAINERS:
+        return _CONTAINERS[(model, part)]
+    field = model.model_fields.get(part)
+    if field is None:
+        return None
+    ann = field.annotation
+    for cand in (WorldSpec, BlocsSpec, Outcomes, Founding):
+        if ann is cand or cand in getattr(ann, "__args__", ()):
+            return cand
+    return None
+
+
+def _validation_error(doc: LocatedDoc, exc: ValidationError) -> InputError:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(doc, loc[:-1]) or _allowed_keys(doc, _drop_tags(doc, loc)[:-1])
+        if allowed:
+            key = loc[-1]
+            return doc.error(f"unknown key '{key}'{suggest(str(key), allowed)}", _drop_tags(doc, loc))
+    if err["type"] == "union_tag_invalid":
+        tag = err.get("ctx", {}).get("tag")
+        clean = _drop_tags(doc, loc)
+        if "dist" in str(err.get("ctx", {}).get("discriminator", "")):
+            return doc.error(f"unknown distribution '{tag}'{suggest(str(tag), DIST_NAMES)}", (*clean, "dist"))
+        return doc.error(f"unknown shock type '{tag}'{suggest(str(tag), SHOCK_TYPES)}", (*clean, "type"))
+    if err["type"] == "union_tag_not_found":
+        clean = _drop_tags(doc, loc)
+        disc = str(err.get("ctx", {}).get("discriminator", ""))
+        if "dist" in disc:
+            return doc.error(
+                "a distribution needs 'dist' (one of " + ", ".join(DIST_NAMES) + ") or the value must be a number",
+                clean,
+            )
+        return doc.error("a shock needs 'type' (one of " + ", ".join(SHOCK_TYPES) + ")", clean)
+    return pydantic_errors(doc, exc)
+
+
+def _drop_tags(doc: LocatedDoc, loc: tuple) -> tuple:
+    out: list[Any] = []
+    node: Any = doc.data
+    for part in loc:
+        if (
+            isinstance(node, dict)
+            and part in node
+            or isinstance(node, list)
+            and isinstance(part, int)
+            and 0 <= part < len(node)
+        ):
+            out.append(part)
+            node = node[part]
+        elif part == loc[-1] and isinstance(node, dict):
+            out.append(part)
+    return tuple(out)
+
+
+def parse_scenario(doc: LocatedDoc) -> Scenario:
+    """Validate a parsed document as a Scenario, then check names against the world."""
+    if not isinstance(doc.data, dict):
+        raise doc.error("a scenario must be a YAML mapping with keys such as name, description, steps, shocks")
+    # parameters: a bare number or a mapping with 'dist'; catch the float|Distribution union noise
+    params = doc.data.get("parameters")
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if key not in PARAMS:
+                raise doc.error(f"unknown parameter '{key}'{suggest(str(key), PARAMS)}", ("parameters", key))
+            if isinstance(value, dict):
+                if "dist" not in value:
+                    raise doc.error(
+                        "a distribution needs 'dist' (one of " + ", ".join(DIST_NAMES) + ")",
+                        ("parameters", key),
+                    )
+                if value["dist"] not in DIST_NAMES:
+                    raise doc.error(
+                        f"unknown distribution '{value['dist']}'{suggest(str(value['dist']), DIST_NAMES)}",
+                        ("parameters", key, "dist"),
+                    )
+                try:
+                    _DIST_BY_NAME[value["dist"]].model_validate(value)
+                except ValidationError as exc:
+                    raise _validation_error(_sub(doc, ("parameters", key)), exc) from None
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise doc.error(
+                    f"parameter '{key}' must be a number or a distribution mapping (got {value!r})",
+                    ("parameters", key),
+                )
+            elif not PARAMS[key].low <= value <= PARAMS[key].high:
+                spec = PARAMS[key]
+                raise doc.error(
+                    f"parameter '{key}' = {value} is out of range; valid: {spec.low} to {spec.high}",
+                    ("parameters", key),
+                )
+    try:
+        scenario = Scenario.model_validate(doc.data)
+    except ValidationError as exc:
+        raise _validation_error(doc, exc) from None
+    from simulator.baseline import check_scenario_names
+
+    check_scenario_names(scenario, doc)
+    return scenario
+
+
+def _sub(doc: LocatedDoc, prefix: tuple) -> LocatedDoc:
+    node: Any = doc.data
+    for p in prefix:
+        node = node[p]
+    lines = {k[len(prefix) :]: v for k, v in doc.lines.items() if k[: len(prefix)] == prefix}
+    return LocatedDoc(node, lines, doc.file)
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Load and validate a scenario file, applying ``key=value`` overrides first."""
+    doc = load_yaml_file(path)
+    if overrides:
+        doc = apply_overrides(doc, overrides)
+    return parse_scenario(doc)
+
+
+def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
+    """Load a scenario from YAML text (for tests and tools)."""
+    return parse_scenario(load_yaml_text(text, file))
+
+
+def apply_overrides(doc: LocatedDoc, overrides: list[str]) -> LocatedDoc:
+    """Set dotted keys (``parameters.inertia=2``, ``shocks.0.at=8``) in a parsed document."""
+    data = copy.deepcopy(doc.data)
+    if not isinstance(data, dict):
+        return doc
+    for item in overrides:
+        if "=" not in item:
+            raise InputError(f"--set expects key=value (got {item!r})")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            raise InputError(f"--set {key}: cannot parse value {raw!r}") from None
+        set_path(data, key.strip(), value)
+    return LocatedDoc(data, doc.lines, doc.file)
+
+
+def set_path(data: dict, dotted: str, value: Any) -> None:
+    """Set ``value`` at a dotted path; list items by index or by their ``name``."""
+    parts = dotted.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            idx = _list_index(node, part, dotted)
+            if last:
+                node[idx] = value
+                return
+            node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+                return
+            if part not in node or node[part] is None:
+                node[part] = {}
+            node = node[part]
+        else:
+            raise InputError(f"--set {dotted}: '{'.'.join(parts[:i])}' is not a mapping or list")
+
+
+def _list_index(node: list, part: str, dotted: str) -> int:
+    if part.isdigit() and int(part) < len(node):
+        return int(part)
+    names = [x.get("name") for x in node if isinstance(x, dict)]
+    if part in names:
+        return names.index(part)
+    raise InputError(
+        f"--set {dotted}: no item '{part}' (use an index 0..{len(node) - 1} or a name{suggest(part, [n for n in names if n])})"
+    )
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A stable hash of the resolved scenario (for manifests and caches)."""
+    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def scenario_json_schema() -> dict:
+    """The JSON Schema of the scenario format."""
+    return Scenario.model_json_schema()

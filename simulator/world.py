@@ -1,0 +1,263 @@
+"""Builds the initial world arrays (states, blocs, affinities, distances) from data and a scenario."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.baseline import Baseline, expand_target, load_baseline
+from simulator.scenario import BlocSpec, Scenario
+
+ADMISSION_CODES = {"open": 0, "unanimity": 1, "qualified_majority": 2, "leader": 3, "closed": 4}
+EARTH_RADIUS_KM = 6371.0
+
+
+@dataclass
+class World:
+    """Everything the model needs that does not change within a replicate, as arrays."""
+
+    codes: list[str]
+    names: list[str]
+    regions: list[str]
+    # capabilities (length S)
+    milex_usd_m: np.ndarray
+    share0: np.ndarray  # % of GDP
+    gdp_usd_bn: np.ndarray
+    population_m: np.ndarray
+    active_k: np.ndarray
+    reserve_k: np.ndarray
+    warheads: np.ndarray
+    tanks: np.ndarray
+    aircraft: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    democracy: np.ndarray
+    combat: np.ndarray  # bool
+    own_nuclear: np.ndarray  # bool
+    us_attitude: np.ndarray
+    eu_attitude: np.ndarray
+    neutrality: np.ndarray
+    eu_member: np.ndarray  # bool
+    distance_km: np.ndarray  # (S, S)
+    affinity: np.ndarray  # (S, S), zero diagonal
+    # blocs (length B)
+    bloc_codes: list[str]
+    bloc_specs: list[BlocSpec]
+    members0: np.ndarray  # (S, B) bool
+    active0: np.ndarray  # (B,) bool
+    mutual_defence: np.ndarray
+    spending_norm: np.ndarray
+    integration0: np.ndarray
+    integration_growth: np.ndarray
+    integration_max: np.ndarray
+    admission: np.ndarray  # (B,) int, ADMISSION_CODES
+    leader: np.ndarray  # (B,) int, -1 if none
+    eligible: np.ndarray  # (S, B) bool
+    dynamic: np.ndarray  # (B,) bool
+    min_founders: np.ndarray  # (B,) int, 0 = not foundable
+    min_power_share: np.ndarray
+    adversary: int
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    # outcome definitions
+    european_blocs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    key_states: list[str] = field(default_factory=list)
+    bruegel_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @property
+    def n_states(self) -> int:
+        return len(self.codes)
+
+    @property
+    def n_blocs(self) -> int:
+        return len(self.bloc_codes)
+
+    def index(self, code: str) -> int:
+        return self.codes.index(code)
+
+    def state_index(self, code: str) -> int:
+        """Index of a state, or -1 when it is not in this world."""
+        return self.codes.index(code) if code in self.codes else -1
+
+    def bloc_index(self, code: str) -> int:
+        return self.bloc_codes.index(code)
+
+    def resolve(self, target: str | list[str]) -> np.ndarray:
+        """Indices of the states a target names (state codes, groups, blocs' baseline members)."""
+        items = [target] if isinstance(target, str) else list(target)
+        out: list[int] = []
+        for item in items:
+            idx = [self.index(item)] if item in self.codes else list(self.groups[item])
+            out.extend(i for i in idx if i not in out)
+        return np.array(out, dtype=np.int64)
+
+
+def haversine_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Great-circle distances between all pairs of points (km)."""
+    la, lo = np.radians(lat), np.radians(lon)
+    dlat = la[:, None] - la[None, :]
+    dlon = lo[:, None] - lo[None, :]
+    a = np.sin(dlat / 2) ** 2 + np.cos(la[:, None]) * np.cos(la[None, :]) * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def resolve_blocs(scenario: Scenario | None, base: Baseline) -> dict[str, BlocSpec]:
+    """Baseline blocs with the scenario's changes, additions and removals applied."""
+    blocs = {k: v.model_copy(deep=True) for k, v in base.blocs.items()}
+    if scenario is None:
+        return blocs
+    for name in scenario.blocs.remove:
+        blocs.pop(name, None)
+    for name, change in scenario.blocs.modify.items():
+        updates = change.model_dump(exclude_none=True)
+        blocs[name] = BlocSpec.model_validate({**blocs[name].model_dump(), **updates})
+    for name, spec in scenario.blocs.add.items():
+        blocs[name] = spec.model_copy(deep=True)
+    return blocs
+
+
+def build_world(scenario: Scenario | None = None, base: Baseline | None = None) -> World:
+    """Build the world of a scenario (or the plain baseline when ``scenario`` is None)."""
+    base = base or load_baseline()
+    df = base.states.copy()
+    if scenario is not None:
+        for code, ov in scenario.world.overrides.items():
+            for key, value in ov.model_dump(exclude_none=True).items():
+                df.loc[code, key] = value
+        for extra in scenario.world.add_states:
+            row = extra.model_dump()
+            row.pop("source")
+            row.update(
+                capital="",
+                border_russia_belarus=False,
+                nuclear_status="own" if extra.nuclear_warheads > 0 else "none",
+                neutral_tradition=extra.neutrality > 0.5,
+                eu_candidate=False,
+                nato_member="no",
+                eu_member="no",
+            )
+            for col in df.columns:
+                row.setdefault(col, "")
+            df.loc[extra.iso3] = row
+    codes = list(df.index)
+    S = len(codes)
+    blocs = resolve_blocs(scenario, base)
+    bloc_codes = list(blocs)
+    specs = [blocs[b] for b in bloc_codes]
+    B = len(bloc_codes)
+
+    groups_named = dict(base.groups)
+    for b in bloc_codes:
+        groups_named.setdefault(b, blocs[b].members)
+    idx = {c: i for i, c in enumerate(codes)}
+    groups = {g: np.array([idx[c] for c in members if c in idx], dtype=np.int64) for g, members in groups_named.items()}
+
+    def f(col: str) -> np.ndarray:
+        return df[col].astype(float).to_numpy().copy()
+
+    members0 = np.zeros((S, B), dtype=bool)
+    eligible = np.zeros((S, B), dtype=bool)
+    for k, spec in enumerate(specs):
+        for c in spec.members:
+            members0[idx[c], k] = True
+        if spec.eligible:
+            for c in expand_target(spec.eligible, codes, groups_named, blocs):
+                eligible[idx[c], k] = True
+        else:
+            eligible[:, k] = True
+    eu_member = (df["eu_member"].astype(str) != "no").to_numpy()
+
+    lat, lon = f("capital_lat"), f("capital_lon")
+    world = World(
+        codes=codes,
+        names=list(df["name"].astype(str)),
+        regions=list(df["region"].astype(str)),
+        milex_usd_m=f("milex_usd_m"),
+        share0=f("milex_pct_gdp"),
+        gdp_usd_bn=f("gdp_usd_bn"),
+        population_m=f("population_m"),
+        active_k=f("active_personnel_k"),
+        reserve_k=f("reserve_personnel_k"),
+        warheads=f("nuclear_warheads"),
+        tanks=f("tanks"),
+        aircraft=f("combat_aircraft"),
+        lat=lat,
+        lon=lon,
+        democracy=f("democracy"),
+        combat=df["combat_experience"].astype(bool).to_numpy(),
+        own_nuclear=f("nuclear_warheads") > 0,
+        us_attitude=f("us_attitude"),
+        eu_attitude=f("eu_attitude"),
+        neutrality=f("neutrality"),
+        eu_member=eu_member,
+        distance_km=haversine_km(lat, lon),
+        affinity=np.zeros((S, S)),
+        bloc_codes=bloc_codes,
+        bloc_specs=specs,
+        members0=members0,
+        active0=np.array([s.active for s in specs], dtype=bool),
+        mutual_defence=np.array([s.mutual_defence for s in specs]),
+        spending_norm=np.array([s.spending_norm for s in specs]),
+        integration0=np.array([s.integration for s in specs]),
+        integration_growth=np.array([s.integration_growth for s in specs]),
+        integration_max=np.array([s.integration_max for s in specs]),
+        admission=np.array([ADMISSION_CODES[s.admission] for s in specs], dtype=np.int64),
+        leader=np.array([idx[s.leader] if s.leader else -1 for s in specs], dtype=np.int64),
+        eligible=eligible,
+        dynamic=np.array([s.dynamic for s in specs], dtype=bool),
+        min_founders=np.array([s.founding.min_founders if s.founding else 0 for s in specs], dtype=np.int64),
+        min_power_share=np.array([s.founding.min_power_share if s.founding else 0.0 for s in specs]),
+        adversary=bloc_codes.index(base.adversary) if base.adversary in bloc_codes else -1,
+        groups=groups,
+    )
+    world.affinity = build_affinity(world, base)
+    outcomes = scenario.outcomes if scenario is not None else None
+    euro = outcomes.european_blocs if outcomes else ["EDU"]
+    world.european_blocs = np.array([bloc_codes.index(b) for b in euro if b in bloc_codes], dtype=np.int64)
+    world.key_states = [c for c in (outcomes.key_states if outcomes else ["UKR", "GBR", "TUR"]) if c in idx]
+    mask = np.zeros(S, dtype=bool)
+    mask[groups.get(outcomes.bruegel_group if outcomes else "EUROPE", np.zeros(0, dtype=np.int64))] = True
+    world.bruegel_mask = mask
+    return world
+
+
+def build_affinity(world: World, base: Baseline) -> np.ndarray:
+    """Pairwise affinity: shared memberships + regime similarity + named relations (docs/MODEL.md)."""
+    comp = base.relations.components
+    S = world.n_states
+    aff = np.zeros((S, S))
+    w = comp.shared_membership.weight_per_bloc
+    for b in comp.shared_membership.blocs:
+        if b in world.bloc_codes:
+            m = world.members0[:, world.bloc_index(b)].astype(float)
+            aff += w * np.outer(m, m)
+    wr = comp.regime_similarity.weight
+    aff += wr * (1.0 - np.abs(world.democracy[:, None] - world.democracy[None, :])) - wr / 2
+    idx = {c: i for i, c in enumerate(world.codes)}
+    for pair in base.relations.pairs:
+        a = _names_to_idx(pair.a, idx, world.groups)
+        b = _names_to_idx(pair.b, idx, world.groups)
+        touched = {(min(i, j), max(i, j)) for i in a for j in b if i != j}
+        for i, j in sorted(touched):
+            aff[i, j] += pair.value
+            aff[j, i] += pair.value
+    np.fill_diagonal(aff, 0.0)
+    return aff
+
+
+def _names_to_idx(name: str, idx: dict[str, int], groups: dict[str, np.ndarray]) -> list[int]:
+    if name in idx:
+        return [idx[name]]
+    if name in groups:
+        return list(groups[name])
+    return []
+
+
+def baseline_landscape() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Actors for the landscape model: the baseline states, size = power, propensity = affinity."""
+    from simulator.mechanisms.power import initial_power
+    from simulator.params import defaults
+
+    world = build_world()
+    power = initial_power(world, defaults())
+    return list(world.codes), power, world.affinity.copy()
