@@ -278,11 +278,15 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
     for i, code in enumerate(scenario.outcomes.key_states):
         if code not in codes:
             raise doc.error(f"unknown state '{code}'{suggest(code, codes)}", ("outcomes", "key_states", i))
-    if scenario.outcomes.bruegel_group not in groups and scenario.outcomes.bruegel_group not in all_blocs:
-        g = scenario.outcomes.bruegel_group
-        raise doc.error(
-            f"unknown group '{g}'{suggest(g, list(groups) + list(all_blocs))}",
-            ("outcomes", "bruegel_group"),
+    bg = scenario.outcomes.bruegel_group
+    for j, v in enumerate([bg] if isinstance(bg, str) else bg):
+        _check_one(
+            doc,
+            v,
+            codes,
+            groups,
+            all_blocs,
+            ("outcomes", "bruegel_group") if isinstance(bg, str) else ("outcomes", "bruegel_group", j),
         )
 
 

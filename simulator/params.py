@@ -69,7 +69,9 @@ PARAMS: dict[str, ParamSpec] = {
     "qmv_states": ParamSpec(0.55, 0.0, 1.0, "", "share of members needed under qualified majority"),
     "qmv_power": ParamSpec(0.65, 0.0, 1.0, "", "share of member power needed under qualified majority"),
     "founding_cost": ParamSpec(0.7, 0.0, 10.0, "", "political and institutional cost of founding a new bloc"),
-    "founding_noise": ParamSpec(0.15, 0.01, 10.0, "", "scale of a state's persistent logistic stance on founding a bloc"),
+    "founding_noise": ParamSpec(
+        0.15, 0.01, 10.0, "", "scale of a state's persistent logistic stance on founding a bloc"
+    ),
     "founding_rate": ParamSpec(
         0.25,
         0.0,

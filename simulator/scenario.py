@@ -369,7 +369,10 @@ class Outcomes(_Strict):
         description="blocs that count as a European alliance without the US",
     )
     key_states: list[str] = Field(default_factory=lambda: ["UKR", "GBR", "TUR"])
-    bruegel_group: str = Field("EUROPE", description="group whose extra spending is compared with Bruegel")
+    bruegel_group: Target = Field(
+        default_factory=lambda: ["EU", "GBR"],
+        description="states whose extra spending is compared with the Bruegel-Kiel estimates (EU and UK by default)",
+    )
 
 
 class Scenario(_Strict):

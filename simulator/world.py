@@ -216,7 +216,7 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
     world.european_blocs = np.array([bloc_codes.index(b) for b in euro if b in bloc_codes], dtype=np.int64)
     world.key_states = [c for c in (outcomes.key_states if outcomes else ["UKR", "GBR", "TUR"]) if c in idx]
     mask = np.zeros(S, dtype=bool)
-    mask[groups.get(outcomes.bruegel_group if outcomes else "EUROPE", np.zeros(0, dtype=np.int64))] = True
+    mask[world.resolve(outcomes.bruegel_group if outcomes else ["EU", "GBR"])] = True
     world.bruegel_mask = mask
     return world
 

@@ -1,0 +1,148 @@
+"""`sim states`, `sim validate`, `sim schema`: the world data and the scenario language."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from simulator.cli import app, console, err_console
+from simulator.errors import InputError
+
+
+@app.command("states")
+def states(
+    code: Annotated[str | None, typer.Argument(help="ISO3 code of one state (e.g. DEU)")] = None,
+    sources: Annotated[bool, typer.Option("--sources", help="show the source of every figure")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List the baseline world, or show one state (with --sources, every figure's source)."""
+    from simulator.baseline import load_baseline, state_sources
+    from simulator.errors import suggest
+
+    base = load_baseline()
+    df = base.states
+    memberships = {c: [b for b, spec in base.blocs.items() if c in spec.members] for c in base.codes}
+    if code is None:
+        if as_json:
+            rows = [
+                {
+                    "iso3": c,
+                    "name": df.loc[c, "name"],
+                    "milex_usd_m": df.loc[c, "milex_usd_m"],
+                    "active_personnel_k": df.loc[c, "active_personnel_k"],
+                    "nuclear_warheads": df.loc[c, "nuclear_warheads"],
+                    "blocs": memberships[c],
+                }
+                for c in base.codes
+            ]
+            console.print_json(json.dumps(rows, default=float))
+            return
+        table = Table(title="Baseline world (start of 2026)", show_lines=False)
+        for col, just in (
+            ("ISO3", "left"),
+            ("State", "left"),
+            ("Spending US$ bn", "right"),
+            ("% GDP", "right"),
+            ("Active k", "right"),
+            ("Warheads", "right"),
+            ("Blocs", "left"),
+        ):
+            table.add_column(col, justify=just)
+        for c in base.codes:
+            r = df.loc[c]
+            table.add_row(
+                c,
+                str(r["name"]),
+                f"{r['milex_usd_m'] / 1000:,.1f}",
+                f"{r['milex_pct_gdp']:.2f}",
+                f"{r['active_personnel_k']:,.0f}",
+                f"{r['nuclear_warheads']:,.0f}",
+                ", ".join(memberships[c]),
+            )
+        console.print(table)
+        console.print(
+            "Sources: SIPRI 2026 (spending, 2025), IMF WEO Apr 2026, IISS via Wikipedia (personnel), SIPRI Yearbook 2025 "
+            "(warheads). `sim states ISO3 --sources` shows each figure's source.",
+            highlight=False,
+        )
+        return
+    code = code.upper()
+    if code not in base.codes:
+        raise InputError(f"unknown state '{code}'{suggest(code, base.codes)}")
+    row = df.loc[code]
+    src = state_sources(code).set_index("field")
+    if as_json:
+        data = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items() if k != "sources"}
+        data["blocs"] = memberships[code]
+        if sources:
+            data["field_sources"] = {
+                f: {"source": src.loc[f, "source"], "confidence": src.loc[f, "confidence"]} for f in src.index
+            }
+        console.print_json(json.dumps(data, default=str))
+        return
+    table = Table(title=f"{row['name']} ({code})")
+    table.add_column("Field")
+    table.add_column("Value", justify="right")
+    if sources:
+        table.add_column("Source", overflow="fold")
+        table.add_column("Confidence")
+    for field, value in row.items():
+        if field in ("sources", "iso3"):
+            continue
+        cells = [field, f"{value:,.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)]
+        if sources:
+            cells += [
+                str(src.loc[field, "source"]) if field in src.index else "",
+                str(src.loc[field, "confidence"]) if field in src.index else "",
+            ]
+        table.add_row(*cells)
+    table.add_row("blocs", ", ".join(memberships[code]) or "-", *([""] * (2 if sources else 0)))
+    console.print(table)
+
+
+@app.command("validate")
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="scenario files to check")],
+) -> None:
+    """Check scenario files: prints OK or the error (file:line: what is wrong) for each; exit 2 if any fails."""
+    from simulator.scenario import load_scenario
+
+    failed = 0
+    for f in files:
+        try:
+            sc = load_scenario(f)
+        except InputError as exc:
+            failed += 1
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        else:
+            console.print(
+                f"[green]OK[/] {escape(str(f))}: {sc.name}, {sc.steps} steps, {len(sc.shocks)} shocks", highlight=False
+            )
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command("schema")
+def schema(
+    out: Annotated[Path | None, typer.Option("--out", help="write to this file instead of printing")] = None,
+) -> None:
+    """Print the JSON Schema of the scenario format (for editor completion and checking)."""
+    from simulator.scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {out}")
+    else:
+        typer.echo(text)
+
+
+def escape(text: str) -> str:
+    """Escape rich markup in user text (keeps [key] suffixes visible)."""
+    from rich.markup import escape as _escape
+
+    return _escape(text)

@@ -1,0 +1,182 @@
+"""`sim run` and `sim replay`: the Monte Carlo ensemble of a scenario and the story of one replicate."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from simulator.cli import app, console, err_console
+from simulator.errors import InputError
+
+
+def _fmt_p(d: dict) -> str:
+    return f"{d['p']:.1%} [{d['lo']:.1%}, {d['hi']:.1%}]"
+
+
+def _fmt_q(d: dict, digits: int = 1) -> str:
+    if d.get("median") is None:
+        return "-"
+    return f"{d['median']:,.{digits}f} [{d['q05']:,.{digits}f}, {d['q95']:,.{digits}f}]"
+
+
+LABELS = {
+    "euro_alliance_formed": "European alliance without the US formed",
+    "euro_alliance_step": "  quarter step of its founding (if formed)",
+    "euro_alliance_members": "  members at the end",
+    "euro_alliance_power": "  effective power (0 if not formed)",
+    "euro_alliance_power_if_formed": "  effective power, if formed",
+    "euro_alliance_power_ratio": "  power ratio vs the adversary",
+    "us_in_nato": "United States still in NATO",
+    "bruegel_extra_spending_eur_bn": "Extra spending EU+UK vs 2025 (EUR bn/yr)",
+    "bruegel_spending_gap_eur_bn": "  gap to Bruegel's +EUR 250 bn/yr",
+    "bruegel_troop_equivalents_k": "Troop-equivalents bought (thousands)",
+    "bruegel_troop_gap_k": "  gap to Bruegel's 300k",
+}
+
+
+def print_summary(summary: dict) -> None:
+    """Human summary: key questions with intervals, then the blocs."""
+    n = summary["replicates"]
+    t = Table(title=f"{summary['scenario']}: {n:,} replicates, {summary['steps']} quarters from {summary['start']}")
+    t.add_column("Outcome")
+    t.add_column("Probability or median [5-95%]", justify="right")
+    for key, d in summary["outcomes"].items():
+        label = LABELS.get(key, key.replace("_in_euro_alliance", " in the European alliance"))
+        t.add_row(label, _fmt_p(d) if d["kind"] == "probability" else _fmt_q(d))
+    console.print(t)
+    b = Table(title="Blocs at the end of the horizon (probability active; medians with 5-95% ranges)")
+    for col in ("Bloc", "Active", "Members", "Effective power", "Ratio vs adversary", "Spending US$ bn/yr"):
+        b.add_column(col, justify="left" if col == "Bloc" else "right")
+    for code, d in summary["blocs"].items():
+        b.add_row(
+            f"{code}", _fmt_p(d["active"]), _fmt_q(d["members"], 0), _fmt_q(d["effective_power"]),
+            _fmt_q(d["power_ratio"], 2), _fmt_q(d["spending_usd_bn"], 0),
+        )  # fmt: skip
+    console.print(b)
+    if n < 100:
+        console.print(
+            f"[yellow]warning:[/] only {n} replicates: intervals are wide; use --replicates 1000 or more for a briefing."
+        )
+    console.print(
+        "Power is in points of a CINC-like index (the 48-state world of 2026 = about 100); see docs/MODEL.md."
+    )
+
+
+@app.command("run")
+def run(
+    scenario_file: Annotated[Path, typer.Argument(help="scenario YAML file", show_default=False)],
+    replicates: Annotated[
+        int | None, typer.Option("--replicates", "-n", min=1, help="replicates (default: the scenario's)")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="root seed (default: the scenario's)")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, max=400, help="horizon in quarters")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="run directory (default runs/NAME-TIMESTAMP)")] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a scenario key: parameters.inertia=2, shocks.us_exit.at=12"),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="local worker processes")] = 1,
+    block_size: Annotated[int, typer.Option("--block-size", min=1, help="replicates per block (bounds memory)")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    figures: Annotated[bool, typer.Option("--figures/--no-figures", help="draw figures into RUN_DIR/figures")] = True,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing run directory")] = False,
+) -> None:
+    """Run the Monte Carlo ensemble of a scenario; print the summary and write a run directory."""
+    from simulator.runner import run_scenario
+    from simulator.scenario import load_scenario
+
+    overrides = list(sets or [])
+    if steps is not None:
+        overrides.append(f"steps={steps}")
+    scenario = load_scenario(scenario_file, overrides)
+    n = replicates or scenario.replicates
+    if out is None:
+        out = Path("runs") / f"{scenario.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+    def draw(tmp: Path) -> None:
+        if figures:
+            from analysis.figures import run_figures
+
+            run_figures(tmp, tmp / "figures")
+
+    quiet = as_json or not console.is_terminal and os.environ.get("SIM_PROGRESS") != "1"
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("replicates"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(scenario.name, total=n)
+        info = run_scenario(
+            scenario, out, replicates=n, seed=seed, block_size=block_size, workers=workers, overwrite=force,
+            progress=lambda k: bar.advance(task, k), after_write=draw,
+        )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps({"run_dir": str(info.out_dir), **info.summary}, indent=2, default=_nan_none))
+        return
+    print_summary(info.summary)
+    rate = info.manifest["timings"]["replicates_per_second"]
+    console.print(
+        f"Results in [bold]{info.out_dir}[/] ({n:,} replicates, {rate:,.0f} replicates/s). "
+        f"Next: sim report {info.out_dir}",
+        highlight=False,
+    )
+
+
+def _nan_none(o):
+    if isinstance(o, float) and math.isnan(o):
+        return None
+    raise TypeError(type(o))
+
+
+@app.command("replay")
+def replay_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory written by sim run")],
+    replicate: Annotated[int, typer.Option("--replicate", "-r", min=0, help="replicate index")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print events as JSON")] = False,
+) -> None:
+    """Re-run one replicate of a run and print its story as a timeline."""
+    from simulator.results import read_manifest
+    from simulator.runner import replay
+    from simulator.scenario import load_scenario, quarter_label
+
+    man = read_manifest(run_dir)
+    if replicate >= man["replicates"]:
+        raise InputError(f"replicate {replicate} is not in this run (it has replicates 0..{man['replicates'] - 1})")
+    scenario = load_scenario(Path(run_dir) / "scenario.resolved.yaml")
+    events, outcome = replay(scenario, replicate, man["seed"])
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "replicate": replicate,
+                    "events": [
+                        {"step": s, "quarter": quarter_label(scenario.start, s), "kind": k, "text": txt}
+                        for _, s, k, txt in events
+                    ],
+                    "outcomes": {k: v for k, v in outcome.items() if not k.startswith("member.")},
+                },
+                indent=2,
+                default=_nan_none,
+            )
+        )
+        return
+    t = Table(title=f"{scenario.name}, replicate {replicate} (seed {man['seed']})")
+    t.add_column("Quarter")
+    t.add_column("Event")
+    for _, step, kind, text in events:
+        t.add_row(quarter_label(scenario.start, step), f"[dim]{kind}[/] {text}")
+    if not events:
+        t.add_row("-", "no events: memberships did not change")
+    console.print(t)
+    formed = outcome.get("euro_alliance_formed")
+    console.print(
+        f"European alliance without the US: {'yes' if formed else 'no'}; US in NATO: {outcome.get('us_in_nato')}",
+        highlight=False,
+    )

@@ -1,0 +1,95 @@
+"""Replicate blocks, run specs and the Monte Carlo driver."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.model import AllianceModel
+from simulator.outcomes import reduce_outcomes
+from simulator.scenario import Scenario, scenario_hash
+from simulator.stats import histogram_steps
+from simulator.world import World, build_world
+
+DEFAULT_BLOCK = 1000
+
+
+@dataclass
+class BlockResult:
+    """What one block of replicates returns: outcome columns and mergeable per-step histograms."""
+
+    start: int
+    stop: int
+    columns: dict[str, np.ndarray]
+    power_hist: np.ndarray  # (T+1, B, bins) counts of effective bloc power per step
+    power_sum: np.ndarray  # (T+1, B) sums, for means
+    members_sum: np.ndarray  # (T+1, B) sums of member counts
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@functools.lru_cache(maxsize=8)
+def _world_cached(key: str, scenario_json: str) -> World:
+    return build_world(Scenario.model_validate_json(scenario_json))
+
+
+def world_for(scenario: Scenario) -> World:
+    """The scenario's world, built once per process."""
+    return _world_cached(scenario_hash(scenario), scenario.model_dump_json())
+
+
+def run_block(scenario: Scenario, seed: int, start: int, stop: int) -> BlockResult:
+    """Run replicates [start, stop) of a scenario; a pure function of its arguments."""
+    t0 = time.perf_counter()
+    model = AllianceModel(scenario, np.arange(start, stop), seed=seed, world=world_for(scenario), record_steps=True)
+    model.run()
+    columns = reduce_outcomes(model)
+    traj = model.trajectory.astype(np.float64)
+    return BlockResult(
+        start=start,
+        stop=stop,
+        columns=columns,
+        power_hist=histogram_steps(traj),
+        power_sum=traj.sum(axis=0),
+        members_sum=model.members_trajectory.sum(axis=0).astype(np.float64),
+        phase_seconds=dict(model.phase_seconds),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def plan_blocks(n: int, block_size: int = DEFAULT_BLOCK, first: int = 0) -> list[tuple[int, int]]:
+    """Split replicates [first, first+n) into blocks of at most block_size."""
+    return [(s, min(s + block_size, first + n)) for s in range(first, first + n, block_size)]
+
+
+def iterate_blocks(
+    scenario: Scenario,
+    seed: int,
+    blocks: list[tuple[int, int]],
+    workers: int = 1,
+) -> Iterator[BlockResult]:
+    """Run blocks in order, in-process or on a local process pool; results come back in block order."""
+    if workers <= 1 or len(blocks) <= 1:
+        for start, stop in blocks:
+            yield run_block(scenario, seed, start, stop)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(run_block, scenario, seed, s, e) for s, e in blocks]
+        try:
+            for fut in futures:
+                yield fut.result()
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+ProgressFn = Callable[[int], None]

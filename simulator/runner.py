@@ -1,0 +1,112 @@
+"""The Monte Carlo run: blocks of replicates streamed to a run directory (`sim run`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from simulator.experiment import DEFAULT_BLOCK, iterate_blocks, plan_blocks, world_for
+from simulator.results import (
+    ReplicateWriter,
+    StepAccumulator,
+    atomic_directory,
+    manifest,
+    scenario_yaml,
+    summarise,
+    write_json,
+)
+from simulator.scenario import Scenario
+
+
+@dataclass
+class RunInfo:
+    """Where a run went and what it found."""
+
+    out_dir: Path
+    summary: dict
+    manifest: dict
+
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    block_size: int = DEFAULT_BLOCK,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+    after_write: Callable[[Path], None] | None = None,
+) -> RunInfo:
+    """Run a scenario's ensemble and write its run directory atomically.
+
+    Args:
+        scenario: validated scenario (its replicates/seed are used unless overridden).
+        out_dir: the run directory to create.
+        replicates, seed: overrides.
+        block_size: replicates per block (memory is bounded by it).
+        workers: local processes (1 = in this process).
+        overwrite: replace an existing directory (only once the new one is complete).
+        progress: called with the number of replicates finished after each block.
+        after_write: called with the temporary directory before it is committed (figures).
+    """
+    n = scenario.replicates if replicates is None else replicates
+    seed = scenario.seed if seed is None else seed
+    scenario = scenario.model_copy(update={"replicates": n, "seed": seed})
+    world = world_for(scenario)
+    started = time.time()
+    blocks = plan_blocks(n, block_size)
+    with atomic_directory(out_dir, overwrite) as tmp:
+        writer = ReplicateWriter(tmp / "replicates.parquet")
+        steps = StepAccumulator()
+        t0 = time.perf_counter()
+        try:
+            for block in iterate_blocks(scenario, seed, blocks, workers):
+                writer.write(block.columns)
+                steps.add(block)
+                if progress:
+                    progress(block.stop - block.start)
+        finally:
+            writer.close()
+        run_seconds = time.perf_counter() - t0
+        steps.frame(world.bloc_codes, scenario.start).to_parquet(tmp / "trajectories.parquet", index=False)
+        steps.histogram_frame(world.bloc_codes).to_parquet(tmp / "step_histograms.parquet", index=False)
+        summary = summarise(tmp / "replicates.parquet", world.bloc_codes, world.codes)
+        summary = {
+            "scenario": scenario.name,
+            "description": scenario.description,
+            "seed": seed,
+            "steps": scenario.steps,
+            "start": scenario.start,
+            "adversary": world.bloc_codes[world.adversary] if world.adversary >= 0 else None,
+            "bloc_names": {c: s.name for c, s in zip(world.bloc_codes, world.bloc_specs, strict=True)},
+            **summary,
+        }
+        write_json(tmp / "summary.json", summary)
+        (tmp / "scenario.resolved.yaml").write_text(scenario_yaml(scenario), encoding="utf-8")
+        if after_write:
+            after_write(tmp)
+        timings = {
+            "run_seconds": run_seconds,
+            "replicates_per_second": n / run_seconds if run_seconds > 0 else None,
+            "replicate_steps_per_second": n * scenario.steps / run_seconds if run_seconds > 0 else None,
+            "phase_seconds": steps.phase_seconds,
+        }
+        man = manifest(scenario, seed, n, block_size, workers, started, timings)
+        write_json(tmp / "manifest.json", man)
+    return RunInfo(Path(out_dir), summary, man)
+
+
+def replay(scenario: Scenario, replicate: int, seed: int) -> tuple[list[tuple[int, int, str, str]], dict]:
+    """Re-run one replicate with its event log; returns (events, outcomes of that replicate)."""
+    from simulator.model import AllianceModel
+    from simulator.outcomes import reduce_outcomes
+
+    model = AllianceModel(scenario, np.array([replicate]), seed=seed, world=world_for(scenario), record_events=True)
+    model.run()
+    out = {k: v[0].item() if hasattr(v[0], "item") else v[0] for k, v in reduce_outcomes(model).items()}
+    return model.events, out
