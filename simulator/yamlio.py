@@ -137,5 +137,13 @@ def pydantic_errors(doc: LocatedDoc, exc: Any) -> InputError:
     if kind == "missing":
         return doc.error(f"missing required key '{key}'", tuple(clean[:-1]))
     inp = err.get("input")
-    shown = f" (got {inp!r})" if not isinstance(inp, dict | list) and inp is not None else ""
-    return doc.error(f"'{key}': {msg}{shown}" if key is not None else f"{msg}{shown}", tuple(clean))
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    shown = ""
+    if not isinstance(inp, dict | list) and inp is not None and "(got" not in msg:
+        shown = f" (got {inp!r})"
+    if isinstance(key, int):
+        parent = clean[-2] if len(clean) > 1 else "item"
+        label = f"{str(parent).rstrip('s')} {key}"
+    else:
+        label = f"'{key}'" if key is not None else ""
+    return doc.error(f"{label}: {msg}{shown}" if label else f"{msg}{shown}", tuple(clean))
