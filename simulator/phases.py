@@ -34,7 +34,7 @@ VOTE_STRIDE = 4096  # cell = voter * VOTE_STRIDE + applicant (stable when states
 
 # ------------------------------------------------------------------ 1. shocks
 def shocks(m, t: int) -> None:
-    st, w = m.state, m.world
+    st = m.state
     for c in m.shocks:
         rows = fires(c, t, m.scheduled, st.fired, m.streams)
         if not rows.any():
