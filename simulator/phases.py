@@ -298,7 +298,8 @@ def admission(m, t: int) -> None:
             p["qmv_states"][rr],
             p["qmv_power"][rr],
         )
-        ok = np.broadcast_to(ok, rr.shape)
+        # a declared veto (veto shock) blocks the admission whatever the rule
+        ok = np.broadcast_to(ok, rr.shape) & ~(vetoed & voters).any(axis=1)
         st.admitted[rr[ok], aa[ok], b] = True
         if m.record_events:
             for k in range(len(rr)):
