@@ -33,7 +33,7 @@ class EnsembleState:
     us_attitude: np.ndarray  # (R,S)
     eu_attitude: np.ndarray  # (R,S)
     neutrality: np.ndarray  # (R,S)
-    veto: np.ndarray  # (R,B,S,S) bool: [r, b, voter, applicant]
+    veto: np.ndarray | None  # (R,B,S,S) bool: [r, b, voter, applicant]; None until a veto shock
     integration: np.ndarray  # (R,B)
     spend_factor: np.ndarray  # (R,S)
     spend_fixed: np.ndarray  # (R,S) NaN unless a shock fixed the share
@@ -43,7 +43,8 @@ class EnsembleState:
     power: np.ndarray = field(default=None)  # (R,S)
     threat: np.ndarray = field(default=None)  # (R,S)
     threat0: np.ndarray = field(default=None)  # (R,S)
-    threat_w: np.ndarray = field(default=None)  # (R,S,S)
+    threat_wt: np.ndarray = field(default=None)  # transposed threat weights [j, i]: (S,S) shared or (R,S,S)
+    view: object = field(default=None)  # BlocView of the current step
     contrib: np.ndarray = field(default=None)
     raw: np.ndarray = field(default=None)
     loss: np.ndarray = field(default=None)
@@ -141,8 +142,12 @@ class AllianceModel(mesa.Model):
         S, B = w.n_states, w.n_blocs
         spend_q = pw.quarterly_spending(np.broadcast_to(w.share0, (R, S)), w.gdp_usd_bn)
         capital = spend_q / p["capital_depreciation"][:, None]
-        decay = np.exp(-(w.distance_km[None, :, :] / p["threat_decay_km"][:, None, None]))
-        affinity = np.broadcast_to(w.affinity, (R, S, S)).copy()
+        d_km = p["threat_decay_km"]
+        if (d_km == d_km[0]).all():  # one decay matrix for the whole ensemble
+            decay = np.exp(-(w.distance_km / d_km[0]))
+        else:
+            decay = np.exp(-(w.distance_km[None, :, :] / d_km[:, None, None]))
+        affinity = np.broadcast_to(w.affinity, (R, S, S))  # read-only view; copied on the first relation shock
         st = EnsembleState(
             member=np.broadcast_to(w.members0, (R, S, B)).copy(),
             active=np.broadcast_to(w.active0, (R, B)).copy(),
@@ -156,7 +161,7 @@ class AllianceModel(mesa.Model):
             us_attitude=np.broadcast_to(w.us_attitude, (R, S)).copy(),
             eu_attitude=np.broadcast_to(w.eu_attitude, (R, S)).copy(),
             neutrality=np.broadcast_to(w.neutrality, (R, S)).copy(),
-            veto=np.zeros((R, B, S, S), dtype=bool),
+            veto=None,
             integration=np.broadcast_to(w.integration0, (R, B)).copy(),
             spend_factor=np.ones((R, S)),
             spend_fixed=np.full((R, S), np.nan),
@@ -164,9 +169,20 @@ class AllianceModel(mesa.Model):
             barred=np.zeros((R, S, B), dtype=bool),
         )
         self.decay = decay
-        st.threat_w = th.threat_weights(affinity, decay)
+        self.state = st
+        self.refresh_threat_weights()
         self.norms = pw.normalisers(w)
         return st
+
+    def refresh_threat_weights(self) -> None:
+        """Threat weights from the current affinities: shared (S,S) while every replicate has the same."""
+        st = self.state
+        shared = not st.affinity.flags.writeable and self.decay.ndim == 2
+        if shared:
+            st.threat_wt = np.ascontiguousarray(th.threat_weights(self.world.affinity, self.decay).T)
+        else:
+            w = th.threat_weights(st.affinity, self.decay if self.decay.ndim == 3 else self.decay[None])
+            st.threat_wt = np.ascontiguousarray(np.swapaxes(w, 1, 2))
 
     def event(self, rows: np.ndarray, step: int, kind: str, text: str) -> None:
         """Record an event for the replicates in ``rows`` (when recording)."""

@@ -21,11 +21,11 @@ from collections.abc import Callable
 import numpy as np
 
 from simulator.mechanisms import admission as adm
-from simulator.mechanisms import blocs as bl
 from simulator.mechanisms import power as pw
+from simulator.mechanisms import seqsum
 from simulator.mechanisms import spending as sp
 from simulator.mechanisms import threat as th
-from simulator.mechanisms.utility import UtilityInputs, utilities
+from simulator.mechanisms.utility import StateView, bloc_view, utilities_at
 from simulator.shocks import fires
 
 FOUNDING_ROUNDS = 4
@@ -102,7 +102,8 @@ def apply_shock(m, c, rows: np.ndarray, t: int) -> None:
     elif c.kind == "attack":
         a = c.attacker
         for x in tg:
-            st.threat_scale[r, :] += s.severity * m.decay[r, :, x]
+            near = m.decay[None, :, x] if m.decay.ndim == 2 else m.decay[r, :, x]
+            st.threat_scale[r, :] += s.severity * near
             st.threat_scale[r, x] += s.severity
         _add_affinity(m, r, np.array([a]), tg, -0.5 * s.severity)
         m.event(r, t, "attack", label + f"{w.codes[a]} attacks {names}")
@@ -115,6 +116,9 @@ def apply_shock(m, c, rows: np.ndarray, t: int) -> None:
         m.event(r, t, "government", label + f"government change in {names}")
     elif c.kind == "veto":
         against = c.others if len(c.others) else np.arange(w.n_states)
+        if st.veto is None:
+            R, S, B = st.member.shape
+            st.veto = np.zeros((R, B, S, S), dtype=bool)
         st.veto[np.ix_(r, [c.bloc], tg, against)] = not s.lift
         who = ",".join(w.codes[i] for i in c.others) if len(c.others) else "all applicants"
         m.event(r, t, "veto", label + f"{names} {'lift veto on' if s.lift else 'veto'} {who} for {bloc}")
@@ -129,10 +133,12 @@ def _add_affinity(m, r: np.ndarray, a: np.ndarray, b: np.ndarray, delta: float) 
     pairs = sorted({(min(i, j), max(i, j)) for i in a for j in b if i != j})
     if not pairs:
         return
+    if not st.affinity.flags.writeable:  # shared baseline view until the first relation shock
+        st.affinity = st.affinity.copy()
     i, j = np.array(pairs).T
     st.affinity[r[:, None], i[None, :], j[None, :]] += delta
     st.affinity[r[:, None], j[None, :], i[None, :]] += delta
-    st.threat_w[np.ix_(r)] = th.threat_weights(st.affinity[r], m.decay[r])
+    m.refresh_threat_weights()
 
 
 # ------------------------------------------------------------------ 2. spending
@@ -187,16 +193,17 @@ def power(m, t: int) -> None:
 
 def threat(m, t: int) -> None:
     st = m.state
-    st.threat = th.perceived_threat(st.threat_w, st.power, st.threat_scale)
+    st.threat = th.perceived_threat(st.threat_wt, st.power, st.threat_scale)
 
 
 def blocs(m, t: int) -> None:
     st, w, p = m.state, m.world, m.params
-    st.contrib = bl.contributions(st.member, st.commitment, st.power, st.active)
-    st.raw = bl.pooled(st.contrib)
-    st.loss = bl.coordination_loss(st.contrib, st.raw, st.integration, p["coordination_loss_max"])
-    st.effective = bl.effective_power(st.raw, st.loss)
-    st.umbrella = bl.umbrella(st.member, st.commitment, w.own_nuclear, st.active)
+    st.view = bloc_view(
+        st.member, st.commitment, st.power, st.active, st.integration, p["coordination_loss_max"], st.threat,
+        w.own_nuclear, w.eu_member, w.state_index("USA"),
+    )  # fmt: skip
+    v = st.view
+    st.contrib, st.raw, st.loss, st.effective, st.umbrella = v.contrib, v.raw, v.loss, v.effective, v.umbrella
 
 
 def refresh_power(m) -> None:
@@ -207,42 +214,9 @@ def refresh_power(m) -> None:
 
 
 # ------------------------------------------------------------------ 6. choices
-def utility_of(
-    m,
-    rows: np.ndarray | None = None,
-    member: np.ndarray | None = None,
-    active: np.ndarray | None = None,
-    commitment: np.ndarray | None = None,
-) -> np.ndarray:
-    """Utilities (R',S,B) for replicate rows (all by default), optionally with hypothetical memberships."""
-    st, w = m.state, m.world
-    sel = slice(None) if rows is None else rows
-    p = {k: v[sel] for k, v in m.params.items()}
-    if member is None and active is None and commitment is None and rows is None:
-        contrib, raw, loss, umb, mem = st.contrib, st.raw, st.loss, st.umbrella, st.member
-    else:
-        mem = st.member[sel] if member is None else member
-        act = st.active[sel] if active is None else active
-        com = st.commitment[sel] if commitment is None else commitment
-        contrib = bl.contributions(mem, com, st.power[sel], act)
-        raw = bl.pooled(contrib)
-        loss = bl.coordination_loss(contrib, raw, st.integration[sel], p["coordination_loss_max"])
-        umb = bl.umbrella(mem, com, w.own_nuclear, act)
-    inp = UtilityInputs(
-        member=mem,
-        contrib=contrib,
-        raw=raw,
-        loss=loss,
-        umbrella=umb,
-        power=st.power[sel],
-        threat=st.threat[sel],
-        share=st.share[sel],
-        affinity=st.affinity[sel],
-        us_attitude=st.us_attitude[sel],
-        eu_attitude=st.eu_attitude[sel],
-        neutrality=st.neutrality[sel],
-    )
-    return utilities(inp, w, p, w.state_index("USA"), w.eu_member, w.own_nuclear)
+def state_view(m) -> StateView:
+    st = m.state
+    return StateView(st.power, st.threat, st.share, st.affinity, st.us_attitude, st.eu_attitude, st.neutrality)
 
 
 def choices(m, t: int) -> None:
@@ -252,18 +226,19 @@ def choices(m, t: int) -> None:
     st.leaving = np.zeros((R, S, B), dtype=bool)
     st.applying = np.zeros((R, S, B), dtype=bool)
     open_blocs = [b for b in range(B) if w.dynamic[b]]
-    if not open_blocs or not revise.any():
+    rr, ii = np.nonzero(revise)
+    if not open_blocs or len(rr) == 0:
         return
-    u = utility_of(m)
-    scale = p["choice_noise"][:, None]
+    u = utilities_at(st.view, rr, rr, ii, state_view(m), p, w.mutual_defence, w.spending_norm, w.own_nuclear)
+    scale = p["choice_noise"][rr]
     for b in open_blocs:
-        act = st.active[:, b][:, None]
-        noise = m.streams.logistic(f"choice:{w.bloc_codes[b]}", t, (S,)) * scale
-        val = u[:, :, b] + noise
-        mem = st.member[:, :, b]
-        st.leaving[:, :, b] = revise & act & mem & (val < 0.0)
+        noise = m.streams.logistic_at(f"choice:{w.bloc_codes[b]}", t, rr, ii) * scale
+        val = u[:, b] + noise
+        act = st.active[rr, b]
+        mem = st.member[rr, ii, b]
+        st.leaving[rr, ii, b] = act & mem & (val < 0.0)
         if w.admission[b] != adm.CLOSED:
-            st.applying[:, :, b] = revise & act & ~mem & ~st.barred[:, :, b] & w.eligible[None, :, b] & (val > 0.0)
+            st.applying[rr, ii, b] = act & ~mem & ~st.barred[rr, ii, b] & w.eligible[ii, b] & (val > 0.0)
 
 
 # ------------------------------------------------------------------ 7. admission
@@ -283,7 +258,7 @@ def admission(m, t: int) -> None:
         t_app = st.threat[rr, aa][:, None]
         risk = adm.entanglement_risk(st.threat[rr, :], t_app) * w.mutual_defence[b] * p["w_vote_entanglement"][rr, None]
         score = st.affinity[rr, :, aa] - risk  # (n, S): each voter's view of the applicant
-        vetoed = st.veto[rr, b, :, aa]
+        vetoed = st.veto[rr, b, :, aa] if st.veto is not None else np.zeros(voters.shape, dtype=bool)
         yes = adm.vote_yes(score, noise, p["veto_threshold"][rr, None], vetoed)
         leader = int(w.leader[b])
         leader_yes = yes[:, leader] if leader >= 0 else np.ones(len(rr), dtype=bool)
@@ -340,16 +315,25 @@ def founding(m, t: int) -> None:
         act[:, b] = True
         com = st.commitment[rows].copy()
         com[:, :, b] = 1.0
+        sv = state_view(m)
         for _ in range(FOUNDING_ROUNDS):
             mem = st.member[rows].copy()
             mem[:, :, b] = willing
-            u = utility_of(m, rows, mem, act, com)[:, :, b] - p["inertia"][rows, None] - p["founding_cost"][rows, None]
-            still = willing & (u + noise > 0.0)
+            view = bloc_view(
+                mem, com, st.power[rows], act, st.integration[rows], p["coordination_loss_max"][rows],
+                st.threat[rows], w.own_nuclear, w.eu_member, w.state_index("USA"),
+            )  # fmt: skip
+            vr, ii = np.nonzero(willing)
+            sr = rows[vr]
+            u = utilities_at(view, vr, sr, ii, sv, p, w.mutual_defence, w.spending_norm, w.own_nuclear, blocs=[b])[:, b]
+            u = u - p["inertia"][sr] - p["founding_cost"][sr]
+            still = np.zeros_like(willing)
+            still[vr, ii] = u + noise[vr, ii] > 0.0
             if (still == willing).all():
                 break
             willing = still
-        pw_all = np.where(elig, st.power[rows], 0.0).sum(axis=1)
-        pw_will = np.where(willing, st.power[rows], 0.0).sum(axis=1)
+        pw_all = seqsum(np.where(elig, st.power[rows], 0.0), 1)
+        pw_will = seqsum(np.where(willing, st.power[rows], 0.0), 1)
         ok = (willing.sum(axis=1) >= w.min_founders[b]) & (pw_will >= w.min_power_share[b] * pw_all)
         st.founders[rows[ok], :, b] = willing[ok]
 

@@ -12,6 +12,10 @@ import numpy as np
 
 def seqsum(x: np.ndarray, axis: int) -> np.ndarray:
     """Sum along ``axis`` in strict index order (bit-identical to a Python ``+=`` loop)."""
-    if x.shape[axis] == 0:
-        return np.sum(x, axis=axis)
-    return np.take(np.cumsum(x, axis=axis), -1, axis=axis)
+    xs = np.moveaxis(np.asarray(x), axis, 0)
+    if xs.shape[0] == 0:
+        return np.zeros(xs.shape[1:], dtype=np.result_type(xs.dtype, np.float64))
+    acc = xs[0].astype(np.result_type(xs.dtype, np.float64), copy=True)
+    for k in range(1, xs.shape[0]):
+        acc += xs[k]
+    return acc

@@ -15,17 +15,18 @@ def threat_weights(affinity: np.ndarray, decay: np.ndarray) -> np.ndarray:
     return hostility(affinity) * decay
 
 
-def perceived_threat(weights: np.ndarray, power: np.ndarray, scale: np.ndarray) -> np.ndarray:
+def perceived_threat(weights_t: np.ndarray, power: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """T_i = s_i * sum_j W_ij P_j, summed in index order over the sources j that threaten anyone.
 
     Args:
-        weights: (R, S, S) threat weights W.
+        weights_t: threat weights transposed, [j, i] = W_ij: (S, S) shared by all replicates or (R, S, S).
         power: (R, S) power of every state.
         scale: (R, S) perception multiplier (threat and attack shocks).
     """
-    R, S, _ = weights.shape
+    R, S = power.shape
     total = np.zeros((R, S))
-    sources = np.flatnonzero((weights != 0.0).any(axis=(0, 1)))
+    shared = weights_t.ndim == 2
+    sources = np.flatnonzero((weights_t != 0.0).any(axis=-1) if shared else (weights_t != 0.0).any(axis=(0, 2)))
     for j in sources:  # exact: skipped terms are exactly zero
-        total += weights[:, :, j] * power[:, j, None]
+        total += (weights_t[None, j, :] if shared else weights_t[:, j, :]) * power[:, j, None]
     return scale * total
