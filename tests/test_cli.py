@@ -1,0 +1,58 @@
+"""The `sim` command end to end: listing, sources, JSON summaries, usage errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_states_table_and_one_state_with_sources(sim):
+    res = sim("states")
+    assert res.code == 0 and "DEU" in res.out and "Germany" in res.out and "NATO" in res.out
+    one = sim("states", "deu", "--sources")
+    assert one.code == 0
+    assert "SIPRI" in one.out and "IMF" in one.out and "113,585.9" in one.out
+    js = json.loads(sim("states", "UKR", "--sources", "--json").out)
+    assert js["iso3"] == "UKR" and "milex_usd_m" in js["field_sources"]
+
+
+def test_unknown_state_suggests(sim):
+    res = sim("states", "GRM")
+    assert res.code == 2 and "unknown state 'GRM'" in res.err and "did you mean" in res.err
+
+
+def test_run_json_summary(sim, tmp_path):
+    res = sim(
+        "run",
+        ROOT / "scenarios" / "us_exit.yaml",
+        "-n",
+        "40",
+        "--steps",
+        "10",
+        "--out",
+        tmp_path / "r",
+        "--json",
+        "--no-figures",
+    )
+    assert res.code == 0, res.err
+    data = json.loads(res.out)
+    assert data["replicates"] == 40
+    p = data["outcomes"]["euro_alliance_formed"]
+    assert 0.0 <= p["lo"] <= p["p"] <= p["hi"] <= 1.0
+    assert data["outcomes"]["us_in_nato"]["p"] == 0.0
+
+
+def test_bad_option_and_bad_set_exit_2(sim, tmp_path):
+    res = sim("run", ROOT / "scenarios" / "us_exit.yaml", "--replicates", "0")
+    assert res.code == 2
+    res = sim("run", ROOT / "scenarios" / "us_exit.yaml", "--set", "parameters.inertai=2", "--out", tmp_path / "x")
+    assert res.code == 2 and "did you mean 'inertia'" in res.err and "Traceback" not in res.err
+
+
+def test_console_script_is_installed():
+    cmd = [sys.executable, "-c", "from simulator.cli import main; main()", "--help"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "run" in out.stdout and "validate" in out.stdout
