@@ -17,14 +17,11 @@ compiled shock targets (simulator.shocks.compile_shocks), the parameter draws
 (simulator.sampling.sample_parameters for a one-replicate Streams) and two constants of
 simulator.phases (VOTE_STRIDE, FOUNDING_ROUNDS).
 
-Two reductions in the engine are not sequential, so the reference matches them only up to the
-last bits. Both feed nothing but a yes/no comparison, so they can change a result only when that
-comparison is tied to within about 1e-15 (never observed in the test suite):
-
-- the affinity term of the membership utility (mechanisms/utility.py) uses ``np.matmul``, whose
-  summation order is BLAS's; here it is a loop over the other states;
-- the founding power test (phases.founding) sums power with ``ndarray.sum`` (pairwise); here
-  it is a loop.
+Every reduction over states is sequential on both sides (the affinity term of the utility was
+once ``np.matmul`` and the founding power test ``ndarray.sum``, whose BLAS and pairwise orders a
+loop cannot reproduce; both now add in index order), so tests/test_reference.py asserts exact
+equality. Bit-identity holds on one machine and numpy build: numpy's SIMD exp/log/power may differ
+by an ulp between CPUs, for the engine and the reference alike.
 """
 
 from __future__ import annotations
@@ -304,7 +301,11 @@ class ReferenceState(mesa.Agent):
         exposure = max(0.0, applicant.threat - self.threat) / (tot if tot > 0 else 1.0)
         risk = exposure * bloc.mutual_defence * p.w_vote_entanglement
         score = self.affinity[applicant.index] - risk
-        return score + noise > p.veto_threshold and (bloc.index, applicant.index) not in self.vetoes
+        return score + noise > p.veto_threshold and not self.vetoes_declared(bloc, applicant)
+
+    def vetoes_declared(self, bloc: ReferenceBloc, applicant: ReferenceState) -> bool:
+        """Whether a veto shock made me veto this applicant to this bloc."""
+        return (bloc.index, applicant.index) in self.vetoes
 
 
 class ReferenceModel(mesa.Model):
@@ -379,10 +380,8 @@ class ReferenceModel(mesa.Model):
         p = self.p
         contrib = [commitment[i] * s.power if members[i] and active else 0.0 for i, s in enumerate(self.states)]
         raw = _total(contrib)
-        if raw > 0:
-            hhi = _total((c / raw) * (c / raw) for c in contrib)
-        else:
-            hhi = 1.0
+        shares = [c / raw for c in contrib] if raw > 0 else []
+        hhi = _total(x * x for x in shares) if raw > 0 else 1.0  # Herfindahl index of members' power
         loss = p.coordination_loss_max * (1.0 - bloc.integration) * (1.0 - hhi)
         umbrella = max(
             commitment[i] if members[i] and active and s.own_nuclear else 0.0 for i, s in enumerate(self.states)
@@ -412,18 +411,14 @@ class ReferenceModel(mesa.Model):
 
     # ---------------------------------------------------------------- the step
     def step(self) -> None:
-        """One quarter, phases in the order of simulator.phases."""
+        """One quarter, phases in the order of simulator.phases (agents act in index order)."""
         t = self.steps_done
         self.apply_shocks(t)  # 1. shocks
-        for s in self.states:  # 2. spending
-            s.adjust_spending(t)
-        for s in self.states:  # 3. power
-            s.update_power()
-        for s in self.states:  # 4. threat
-            s.perceive_threat()
+        self.agents.do("adjust_spending", t)  # 2. spending
+        self.agents.do("update_power")  # 3. power
+        self.agents.do("perceive_threat")  # 4. threat
         self.pooled = self.pool_all()  # 5. blocs
-        for s in self.states:  # 6. choices
-            s.decide(t)
+        self.agents.do("decide", t)  # 6. choices
         self.admit(t)  # 7. admission
         self.found(t)  # 8. founding
         self.commit(t)  # 9. commit
@@ -561,7 +556,8 @@ class ReferenceModel(mesa.Model):
                     continue
                 voters = [s for s in self.states if s.member[b]]
                 yes = {s.index: s.votes_for(bloc, applicant) for s in voters}
-                ok = self._decide(bloc, voters, yes)
+                # a declared veto (veto shock) blocks the admission whatever the rule
+                ok = self._decide(bloc, voters, yes) and not any(s.vetoes_declared(bloc, applicant) for s in voters)
                 if ok:
                     applicant.admitted[b] = True
                 else:
