@@ -269,8 +269,9 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
                 f"window {list(shock.window)} ends beyond the horizon (last step is {last})",
                 (*loc, "window"),
             )
+    explicit = "european_blocs" in scenario.outcomes.model_fields_set
     for i, name in enumerate(scenario.outcomes.european_blocs):
-        if name not in all_blocs:
+        if name not in all_blocs and explicit:  # the default (EDU) is skipped when a scenario removes it
             raise doc.error(
                 f"unknown bloc '{name}'{suggest(name, all_blocs)}",
                 ("outcomes", "european_blocs", i),

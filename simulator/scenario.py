@@ -589,10 +589,14 @@ def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
 
 
 def apply_overrides(doc: LocatedDoc, overrides: list[str]) -> LocatedDoc:
-    """Set dotted keys (``parameters.inertia=2``, ``shocks.0.at=8``) in a parsed document."""
+    """Set dotted keys (``parameters.inertia=2``, ``shocks.0.at=8``) in a parsed document.
+
+    Errors in an overridden value name the --set option instead of a line of the file.
+    """
     data = copy.deepcopy(doc.data)
     if not isinstance(data, dict):
         return doc
+    overridden: dict[tuple, str] = dict(doc.overridden)
     for item in overrides:
         if "=" not in item:
             raise InputError(f"--set expects key=value (got {item!r})")
@@ -601,31 +605,35 @@ def apply_overrides(doc: LocatedDoc, overrides: list[str]) -> LocatedDoc:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             raise InputError(f"--set {key}: cannot parse value {raw!r}") from None
-        set_path(data, key.strip(), value)
-    return LocatedDoc(data, doc.lines, doc.file)
+        overridden[set_path(data, key.strip(), value)] = item
+    return LocatedDoc(data, doc.lines, doc.file, overridden)
 
 
-def set_path(data: dict, dotted: str, value: Any) -> None:
-    """Set ``value`` at a dotted path; list items by index or by their ``name``."""
+def set_path(data: dict, dotted: str, value: Any) -> tuple:
+    """Set ``value`` at a dotted path; list items by index or by their ``name``. Returns the key path."""
     parts = dotted.split(".")
     node: Any = data
+    loc: list = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
             idx = _list_index(node, part, dotted)
+            loc.append(idx)
             if last:
                 node[idx] = value
-                return
+                return tuple(loc)
             node = node[idx]
         elif isinstance(node, dict):
+            loc.append(part)
             if last:
                 node[part] = value
-                return
+                return tuple(loc)
             if part not in node or node[part] is None:
                 node[part] = {}
             node = node[part]
         else:
             raise InputError(f"--set {dotted}: '{'.'.join(parts[:i])}' is not a mapping or list")
+    return tuple(loc)
 
 
 def _list_index(node: list, part: str, dotted: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from simulator.baseline import Baseline, expand_target, load_baseline
 from simulator.scenario import BlocSpec, Scenario
@@ -124,6 +125,7 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
         for code, ov in scenario.world.overrides.items():
             for key, value in ov.model_dump(exclude_none=True).items():
                 df.loc[code, key] = value
+        extras = []
         for extra in scenario.world.add_states:
             row = extra.model_dump()
             row.pop("source")
@@ -136,9 +138,10 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
                 nato_member="no",
                 eu_member="no",
             )
-            for col in df.columns:
-                row.setdefault(col, "")
-            df.loc[extra.iso3] = row
+            extras.append(row)
+        if extras:
+            add = pd.DataFrame(extras).set_index("iso3", drop=False)
+            df = pd.concat([df, add.reindex(columns=df.columns)], axis=0)
     codes = list(df.index)
     S = len(codes)
     blocs = resolve_blocs(scenario, base)

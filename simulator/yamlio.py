@@ -46,10 +46,11 @@ def _construct(node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str) -> 
 class LocatedDoc:
     """A parsed YAML document with the line of every key path."""
 
-    def __init__(self, data: Any, lines: dict[Loc, int], file: str):
+    def __init__(self, data: Any, lines: dict[Loc, int], file: str, overridden: dict[Loc, str] | None = None):
         self.data = data
         self.lines = lines
         self.file = file
+        self.overridden = overridden or {}  # key path -> the --set text that wrote it
 
     def line_of(self, loc: Loc) -> int | None:
         """Line of ``loc`` or of its nearest ancestor that has one."""
@@ -61,7 +62,11 @@ class LocatedDoc:
         return self.lines.get((), None)
 
     def error(self, message: str, loc: Loc = ()) -> InputError:
-        """An InputError pointing at ``loc``."""
+        """An InputError pointing at ``loc`` (or at the --set option that wrote it)."""
+        loc = tuple(loc)
+        for path, text in self.overridden.items():
+            if loc[: len(path)] == path:
+                return InputError(f"{message} (from --set {text})", self.file, None, ".".join(map(str, loc)) or None)
         return InputError(message, self.file, self.line_of(loc), ".".join(map(str, loc)) or None)
 
 
