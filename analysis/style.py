@@ -41,7 +41,7 @@ LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1))]  # tell line
 SIZES = {
     "wide": (8.0, 5.0),
     "tall": (7.0, 11.0),
-    "square": (9.0, 8.0),
+    "map": (11.0, 7.5),
     "panels": (10.0, 7.0),
 }
 
@@ -77,20 +77,34 @@ def bloc_styles(blocs: list[str]) -> dict[str, str | tuple]:
     return {code: LINESTYLES[i % len(LINESTYLES)] for i, code in enumerate(blocs)}
 
 
-def new_figure(size: str, note: str, warning: str | None = None, **subplots) -> tuple[Figure, object]:
-    """A figure of a named size with room at the bottom for the source note (and a warning line)."""
+def new_figure(
+    size: str, note: str, warning: str | None = None, legend_space: float = 0.0, **subplots
+) -> tuple[Figure, object]:
+    """A figure of a named size with room at the bottom for the source note (and a warning line).
+
+    ``legend_space`` inches more are kept free above the note for a figure legend; place it with
+    ``bottom_legend``.
+    """
     width, height = SIZES[size]
     with plt.rc_context(RC):
         fig = plt.figure(figsize=(width, height), dpi=DPI, layout="constrained")
         axes = fig.subplots(**subplots) if subplots else fig.add_subplot()
     lines = [note] + ([f"Warning: {warning}"] if warning else [])
-    reserve = (0.16 + 0.15 * len(lines)) / height
+    notes = (0.16 + 0.15 * len(lines)) / height
+    reserve = notes + legend_space / height
+    fig.note_top = notes  # where a bottom legend may start
     fig.get_layout_engine().set(rect=(0.0, reserve, 1.0, 1.0 - reserve), h_pad=0.06, w_pad=0.06)
     y = 0.08 / height
     fig.text(0.01, y, note, fontsize=7, color="#333333", ha="left", va="bottom", wrap=True)
     if warning:
         fig.text(0.01, y + 0.15 / height, f"Warning: {warning}", fontsize=7.5, color=WARNING_COLOUR, ha="left")
     return fig, axes
+
+
+def bottom_legend(fig: Figure, handles: list, ncols: int) -> None:
+    """A figure legend in the space ``new_figure(legend_space=...)`` kept above the source note."""
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, getattr(fig, "note_top", 0.0)), ncols=ncols,
+               frameon=False)  # fmt: skip
 
 
 def styled(func):
@@ -124,8 +138,8 @@ def _metadata(fmt: str) -> dict:
     return {"Software": "coalition-sim (matplotlib)"}
 
 
-def few_replicates(n: int, needed: int, what: str) -> str | None:
+def few_replicates(n: int, needed: int, what: str, unit: str = "replicates") -> str | None:
     """The warning text when a figure rests on fewer replicates than it needs, else None."""
     if n < needed:
-        return f"only {n:,} replicates; {what} needs at least {needed:,} to be reliable (run more with -n)."
+        return f"only {n:,} {unit}; {what} needs at least {needed:,} to be reliable (run more with -n)."
     return None

@@ -1,0 +1,216 @@
+"""Reading a finished run directory: outcomes, summary, per-step quantiles, scenario and provenance."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import yaml
+
+from simulator.errors import InputError
+from simulator.results import read_manifest
+
+DATA_NOTE = "data SIPRI/IMF/IISS (docs/DATA.md)"
+REGION_ORDER = [
+    "north_america",
+    "western_europe",
+    "nordic",
+    "baltic",
+    "central_europe",
+    "southern_europe",
+    "south_east_europe",
+    "eastern_europe",
+    "eurasia",
+    "asia_pacific",
+]
+
+
+def is_sweep_dir(path: Path) -> bool:
+    """A sweep directory holds points.parquet next to its replicates."""
+    return (Path(path) / "points.parquet").exists()
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"'{path.parent}' has no {path.name}; is it a run directory written by sim run?") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg})", str(path), exc.lineno) from None
+
+
+@dataclass
+class RunData:
+    """A run directory, read lazily one column at a time (memory stays near one column per outcome)."""
+
+    path: Path
+    manifest: dict
+    summary: dict
+    scenario: dict
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("scenario") or self.manifest.get("scenario") or self.path.name)
+
+    @property
+    def n(self) -> int:
+        return int(self._file.metadata.num_rows)
+
+    @property
+    def seed(self) -> int | None:
+        return self.manifest.get("seed")
+
+    @property
+    def blocs(self) -> list[str]:
+        return list(self.summary.get("blocs") or self.summary.get("bloc_names") or [])
+
+    @property
+    def bloc_names(self) -> dict[str, str]:
+        names = self.summary.get("bloc_names") or {}
+        return {b: names.get(b, b) for b in self.blocs}
+
+    @property
+    def adversary(self) -> str | None:
+        return self.summary.get("adversary")
+
+    @property
+    def steps(self) -> int:
+        return int(self.manifest.get("steps") or self.summary.get("steps") or self.scenario.get("steps") or 0)
+
+    @property
+    def start(self) -> str:
+        return str(self.manifest.get("start_quarter") or self.summary.get("start") or "2026Q1")
+
+    @property
+    def states(self) -> list[str]:
+        """State codes in the order of the member.* columns."""
+        seen: dict[str, None] = {}
+        for c in self.columns:
+            if c.startswith("member."):
+                seen.setdefault(c.split(".", 2)[2], None)
+        return list(seen)
+
+    def source_note(self) -> str:
+        """The one-line source note printed under every figure."""
+        version = self.manifest.get("version", "?")
+        return (
+            f"Source: coalition-sim {version}, scenario {self.name}, {self.n:,} replicates (seed {self.seed}), "
+            f"{self.steps} quarters from {self.start}; {DATA_NOTE}."
+        )
+
+    # ------------------------------------------------------------------ data
+    @functools.cached_property
+    def _file(self) -> pq.ParquetFile:
+        return pq.ParquetFile(self.path / "replicates.parquet")
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._file.schema_arrow.names)
+
+    def has(self, name: str) -> bool:
+        return name in self.columns
+
+    def column(self, name: str) -> np.ndarray:
+        """One outcome column as a numpy array (replicate order as stored)."""
+        if name not in self._cache:
+            if name not in self.columns:
+                raise InputError(f"run '{self.path}' has no outcome column '{name}'")
+            self._cache[name] = self._file.read(columns=[name]).column(0).to_numpy()
+        return self._cache[name]
+
+    def frame(self, names: list[str]) -> pd.DataFrame:
+        """Several outcome columns as a DataFrame indexed by replicate."""
+        data = {c: self.column(c) for c in names}
+        return pd.DataFrame(data, index=pd.Index(self.column("replicate"), name="replicate"))
+
+    def membership(self) -> np.ndarray:
+        """(R, S, B) booleans: state s ends in active bloc b (states as ``self.states``, blocs as ``self.blocs``)."""
+        states, blocs = self.states, self.blocs
+        out = np.zeros((self.n, len(states), len(blocs)), dtype=bool)
+        for b, code in enumerate(blocs):
+            for s, iso in enumerate(states):
+                name = f"member.{code}.{iso}"
+                if self.has(name):
+                    out[:, s, b] = self.column(name)
+        return out
+
+    @functools.cached_property
+    def trajectories(self) -> pd.DataFrame | None:
+        path = self.path / "trajectories.parquet"
+        return pd.read_parquet(path) if path.exists() else None
+
+    @functools.cached_property
+    def state_meta(self) -> pd.DataFrame:
+        """Name, region and capital coordinates of every state (baseline plus scenario additions)."""
+        from simulator.baseline import load_baseline
+
+        meta = load_baseline().states[["name", "region", "capital_lat", "capital_lon"]].copy()
+        added = (self.scenario.get("world") or {}).get("add_states") or []
+        for extra in added:
+            meta.loc[extra["iso3"]] = [extra["name"], extra["region"], extra["capital_lat"], extra["capital_lon"]]
+        return meta
+
+    def states_by_region(self) -> list[str]:
+        """The run's states grouped by region (west to east), in baseline order inside a region."""
+        meta = self.state_meta
+        rank = {r: i for i, r in enumerate(REGION_ORDER)}
+
+        def key(item: tuple[int, str]) -> tuple[int, int]:
+            i, iso = item
+            region = meta.loc[iso, "region"] if iso in meta.index else "other"
+            return (rank.get(region, len(rank)), i)
+
+        return [iso for _, iso in sorted(enumerate(self.states), key=key)]
+
+    def shock_steps(self) -> list[tuple[int, str]]:
+        """(step, name) of the scenario's scheduled shocks (those with a fixed ``at``)."""
+        out = []
+        for shock in self.scenario.get("shocks") or []:
+            if shock.get("at") is not None:
+                out.append((int(shock["at"]), str(shock.get("name") or shock.get("type"))))
+        return sorted(out)
+
+
+def load_run(path: Path, finished: bool = True) -> RunData:
+    """Open a run directory; InputError (one line) if it is missing or not a run.
+
+    Args:
+        path: the run directory.
+        finished: require the manifest (written last). ``sim run`` draws its figures before the
+            manifest exists, so it passes False; provenance then comes from the summary.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"run directory '{path}' not found")
+    if is_sweep_dir(path):
+        raise InputError(f"'{path}' is a sweep directory, not a run; this command needs a run directory")
+    manifest = read_manifest(path) if finished or (path / "manifest.json").exists() else {}
+    if not (path / "replicates.parquet").exists():
+        raise InputError(f"'{path}' has no replicates.parquet; is it a run directory written by sim run?")
+    summary = _read_json(path / "summary.json")
+    if not manifest:
+        from simulator import __version__
+
+        manifest = {
+            "version": __version__,
+            "scenario": summary.get("scenario"),
+            "seed": summary.get("seed"),
+            "steps": summary.get("steps"),
+            "start_quarter": summary.get("start"),
+            "replicates": summary.get("replicates"),
+        }
+    scenario: dict = {}
+    resolved = path / "scenario.resolved.yaml"
+    if resolved.exists():
+        try:
+            scenario = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"{resolved}: not valid YAML ({exc})", str(resolved)) from None
+    return RunData(path=path, manifest=manifest, summary=summary, scenario=scenario)
