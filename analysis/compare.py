@@ -141,10 +141,10 @@ def comparison_figure(cmp: Comparison, out_dir: Path, fmt: str, name: str = "com
     )
     warning = "; ".join(cmp.warnings) if cmp.warnings else None
     fig, axes = new_figure("panels", note, warning[:180] if warning else None, nrows=1, ncols=2,
-                           width_ratios=[1.15, 1])  # fmt: skip
+                           width_ratios=[1, 1])  # fmt: skip
     for ax, rows, scale, unit in (
         (axes[0], probs, 100.0, "change in probability, B − A (percentage points)"),
-        (axes[1], powers, 1.0, "change in power, B − A (index points)"),
+        (axes[1], powers, 1.0, "change, B − A (index points)"),
     ):
         rows = rows.iloc[::-1]
         y = np.arange(len(rows))
@@ -161,8 +161,8 @@ def comparison_figure(cmp: Comparison, out_dir: Path, fmt: str, name: str = "com
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.margins(x=0.08)
         ax.grid(axis="y", visible=False)
-    axes[0].set_title("Probabilities A → B")
-    axes[1].set_title("Effective power: medians A → B")
+    axes[0].set_title("Probabilities A → B", loc="left")
+    axes[1].set_title("Power, medians A → B", loc="left")
     fig.suptitle(f"{cmp.b.name} (B) against {cmp.a.name} (A): differences with 95% intervals, {how}\n"
                  "red: the interval excludes 0; outcomes certain in both runs are left out", fontsize=10.5)  # fmt: skip
     return save(fig, out_dir, name, fmt)

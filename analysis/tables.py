@@ -12,11 +12,11 @@ from analysis.rundata import RunData
 
 LABELS = {
     "euro_alliance_formed": "European alliance without the US formed",
-    "euro_alliance_step": "quarter step of its founding (if formed)",
-    "euro_alliance_members": "its members at the end (0 if not formed)",
-    "euro_alliance_power": "its effective power (0 if not formed)",
-    "euro_alliance_power_if_formed": "its effective power, if formed",
-    "euro_alliance_power_ratio": "its power ratio vs the adversary",
+    "euro_alliance_step": "European alliance: step of its founding (if formed)",
+    "euro_alliance_members": "European alliance: members at the end (0 if not formed)",
+    "euro_alliance_power": "European alliance: effective power (0 if not formed)",
+    "euro_alliance_power_if_formed": "European alliance: effective power, if formed",
+    "euro_alliance_power_ratio": "European alliance: power ratio vs the adversary",
     "us_in_nato": "United States still in NATO",
     "bruegel_extra_spending_eur_bn": "extra spending EU+UK vs 2025 (EUR bn/yr)",
     "bruegel_spending_gap_eur_bn": "gap to Bruegel–Kiel's +EUR 250 bn/yr",
