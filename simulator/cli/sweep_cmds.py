@@ -1,0 +1,276 @@
+"""`sim sweep`: run a parameter sweep in-process, on an embedded Dask cluster, on a scheduler or on SLURM/PBS."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shlex
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from simulator.cli import app, console, err_console
+from simulator.errors import InputError
+
+SHOWN_POINTS = 40
+
+
+class _RateColumn(ProgressColumn):
+    """Replicates per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rep/s" if speed else "- rep/s", style="progress.data.speed")
+
+
+@app.command("sweep")
+def sweep_cmd(
+    sweep_file: Annotated[Path, typer.Argument(help="sweep YAML file (see docs/SWEEPS.md)", show_default=False)],
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", min=0, help="local worker processes (default: all cores; 0 = in this process)"),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="a running Dask scheduler: tcp://HOST:PORT or a scheduler file"),
+    ] = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="submit workers as batch jobs: slurm or pbs (extra 'cluster')")
+    ] = None,
+    cluster_jobs: Annotated[int, typer.Option("--cluster-jobs", min=1, help="batch jobs to submit")] = 1,
+    cluster_cores: Annotated[int, typer.Option("--cluster-cores", min=1, help="cores (= workers) per job")] = 4,
+    cluster_memory: Annotated[str, typer.Option("--cluster-memory", help="memory per job")] = "8GB",
+    cluster_walltime: Annotated[str, typer.Option("--cluster-walltime", help="wall time per job")] = "01:00:00",
+    cluster_queue: Annotated[str | None, typer.Option("--cluster-queue", help="partition or queue")] = None,
+    cluster_account: Annotated[str | None, typer.Option("--cluster-account", help="account to charge")] = None,
+    cluster_interface: Annotated[
+        str | None, typer.Option("--cluster-interface", help="network interface of the scheduler (e.g. ib0)")
+    ] = None,
+    cluster_prologue: Annotated[
+        list[str] | None, typer.Option("--cluster-prologue", help="shell line run before each worker (repeatable)")
+    ] = None,
+    cluster_directive: Annotated[
+        list[str] | None, typer.Option("--cluster-directive", help="extra #SBATCH/#PBS directive (repeatable)")
+    ] = None,
+    print_job_script: Annotated[
+        bool, typer.Option("--print-job-script", help="print the batch script of --cluster and exit")
+    ] = False,
+    replicates: Annotated[
+        int | None, typer.Option("--replicates", "-n", min=1, help="replicates per point (default: the sweep's)")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="root seed of the replicate draws (default: the scenario's)")
+    ] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, max=400, help="horizon in quarters")] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="override a base-scenario key: parameters.inertia=2")
+    ] = None,
+    block_size: Annotated[
+        int | None, typer.Option("--block-size", min=1, help="replicates per task (default: the sweep's)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="sweep directory (default runs/NAME-TIMESTAMP)")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="complete an interrupted sweep in --out")] = False,
+    keep_parts: Annotated[bool, typer.Option("--keep-parts", help="keep OUT/parts after combining")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="seconds to wait for a scheduler and its first worker")
+    ] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Run a parameter sweep: every point's ensemble with the same replicate draws (common random numbers)."""
+    from simulator.evaluators import ClusterOptions, DaskJobqueue, make_evaluator
+    from simulator.sweep import load_sweep
+    from simulator.sweeprun import plan_sweep, run_sweep, sweep_status
+
+    if scheduler and cluster:
+        raise InputError("give either --scheduler or --cluster, not both")
+    if workers is not None and (scheduler or cluster):
+        raise InputError("--workers sizes the embedded cluster; with --scheduler or --cluster it does not apply")
+    if print_job_script and not cluster:
+        raise InputError("--print-job-script needs --cluster slurm or --cluster pbs")
+    if resume and out is None:
+        raise InputError("--resume needs --out DIR: the directory of the interrupted sweep")
+    overrides = list(sets or []) + ([f"steps={steps}"] if steps is not None else [])
+    sweep = load_sweep(sweep_file, overrides, replicates=replicates, block_size=block_size)
+    options = ClusterOptions(
+        cores=cluster_cores, memory=cluster_memory, walltime=cluster_walltime, queue=cluster_queue,
+        account=cluster_account, jobs=cluster_jobs, interface=cluster_interface,
+        prologue=list(cluster_prologue or []), directives=list(cluster_directive or []),
+    )  # fmt: skip
+    if print_job_script:
+        typer.echo(DaskJobqueue(str(cluster), options, loopback=cluster_interface is None).job_script())
+        return
+    for warning in sweep.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    plan = plan_sweep(sweep, seed)
+    if out is None:
+        out = Path("runs") / f"{sweep.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    again = _resume_command(sweep_file, out, replicates, seed, steps, sets, block_size)
+    evaluator = make_evaluator(workers, scheduler, cluster, options, timeout)
+
+    quiet = as_json or not err_console.is_terminal and os.environ.get("SIM_PROGRESS") != "1"
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[points]} points"),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} replicates"), _RateColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
+    ) as bar:  # fmt: skip
+        handle: list[Any] = []
+
+        def show(status) -> None:
+            points = f"{status.points_done:,}/{status.points_total:,}"
+            if not handle:
+                handle.append(
+                    bar.add_task(
+                        sweep.name, total=status.replicates_total, completed=status.replicates_done, points=points
+                    )
+                )
+            bar.update(handle[0], completed=status.replicates_done, points=points)
+
+        try:
+            with evaluator as ev:
+                info = run_sweep(plan, out, ev, resume=resume, keep_parts=keep_parts, progress=show)
+        except KeyboardInterrupt:
+            bar.stop()
+            st = sweep_status(plan, out)
+            err_console.print(
+                f"interrupted: {st.tasks_done:,} of {st.tasks_total:,} tasks are saved in {escape(str(out))}; "
+                f"finish with:\n  {escape(again)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(130) from None
+        except InputError:
+            raise
+        except Exception as exc:  # a failed task or a lost scheduler: the finished parts stay on disk
+            bar.stop()
+            st = sweep_status(plan, out) if out.is_dir() else None
+            saved = f"; {st.tasks_done:,} of {st.tasks_total:,} tasks are saved in {escape(str(out))}" if st else ""
+            reason = " ".join(str(exc).split()) or "no message"
+            err_console.print(
+                f"[bold red]error:[/] the sweep stopped ({type(exc).__name__}: {escape(reason)}){saved}; "
+                f"after fixing the cause, finish with:\n  {escape(again)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+    rows = _key_rows(Path(out) / "summary.parquet", [p.path for p in sweep.parameters])
+    timings = info.manifest.get("timings", {})
+    if as_json:
+        payload = {
+            "out_dir": str(info.out_dir),
+            "sweep": sweep.name,
+            "design": sweep.design,
+            "points": len(plan.points),
+            "replicates_per_point": plan.replicates,
+            "seed": plan.seed,
+            "tasks_run": info.tasks_run,
+            "tasks_resumed": info.tasks_resumed,
+            "evaluator": info.manifest.get("evaluator"),
+            "timings": timings,
+            "summary": rows,
+        }
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    _print_table(sweep, rows, plan.replicates)
+    rate = timings.get("replicates_per_second")
+    speed = f", {rate:,.0f} replicates/s" if rate and info.tasks_run else ""
+    done = f"{info.tasks_resumed:,} of {len(plan.tasks):,} tasks were already done; " if info.tasks_resumed else ""
+    console.print(
+        f"{done}Results in [bold]{escape(str(info.out_dir))}[/] ({len(plan.points):,} points x "
+        f"{plan.replicates:,} replicates{speed}; {escape(str(info.manifest.get('evaluator')))}). "
+        f"Read them with pandas.read_parquet('{escape(str(info.out_dir))}/summary.parquet').",
+        highlight=False,
+    )
+
+
+def _resume_command(
+    sweep_file: Path,
+    out: Path,
+    replicates: int | None,
+    seed: int | None,
+    steps: int | None,
+    sets: list[str] | None,
+    block_size: int | None,
+) -> str:
+    """The command that completes this sweep (options that change the results must be repeated)."""
+    parts = ["sim", "sweep", str(sweep_file), "--out", str(out), "--resume"]
+    for flag, value in (
+        ("--replicates", replicates),
+        ("--seed", seed),
+        ("--steps", steps),
+        ("--block-size", block_size),
+    ):
+        if value is not None:
+            parts += [flag, str(value)]
+    for s in sets or []:
+        parts += ["--set", s]
+    return shlex.join(parts)
+
+
+KEY_COLUMNS = (
+    ("euro_alliance_formed", "European alliance formed"),
+    ("UKR_in_euro_alliance", "UKR in it"),
+    ("GBR_in_euro_alliance", "GBR in it"),
+    ("euro_alliance_power_ratio", "Power vs adversary"),
+)
+
+
+def _key_rows(summary_path: Path, params: list[str]) -> list[dict]:
+    """Per point: the swept values and the headline outcomes (probabilities with intervals, medians)."""
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(summary_path).names
+    wanted = ["point", *params, "n"]
+    for outcome, _ in KEY_COLUMNS:
+        wanted += [c for c in names if c.rsplit(".", 1)[0] == outcome]
+    table = pq.read_table(summary_path, columns=[c for c in wanted if c in names])
+    rows = table.to_pylist()
+    for row in rows:
+        for k, v in row.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                row[k] = None
+    return rows
+
+
+def _print_table(sweep, rows: list[dict], replicates: int) -> None:
+    params = [p.path for p in sweep.parameters]
+    t = Table(title=f"{sweep.name}: {len(rows):,} points x {replicates:,} replicates ({sweep.design})")
+    t.add_column("Point", justify="right")
+    for p in params:
+        t.add_column(".".join(p.split(".")[-2:]), justify="right")
+    shown = [(k, label) for k, label in KEY_COLUMNS if rows and (f"{k}.p" in rows[0] or f"{k}.median" in rows[0])]
+    for _, label in shown:
+        t.add_column(label, justify="right")
+    for row in rows[:SHOWN_POINTS]:
+        cells = [str(row["point"])] + [_fmt_value(row.get(p)) for p in params]
+        for key, _ in shown:
+            if f"{key}.p" in row:
+                p, lo, hi = row[f"{key}.p"], row[f"{key}.lo"], row[f"{key}.hi"]
+                cells.append("-" if p is None else f"{p:.0%} ({lo:.0%}-{hi:.0%})")
+            else:
+                m, lo, hi = row[f"{key}.median"], row[f"{key}.q05"], row[f"{key}.q95"]
+                cells.append("-" if m is None else f"{m:.2f} ({lo:.2f}-{hi:.2f})")
+        t.add_row(*cells)
+    console.print(t)
+    if len(rows) > SHOWN_POINTS:
+        console.print(f"... {len(rows) - SHOWN_POINTS:,} more points in summary.parquet", highlight=False)
+    console.print(
+        "Probabilities with 95% Wilson intervals; power ratios are medians with their 5-95% range. Every point "
+        "uses the same replicate draws (common random numbers), so differences between points reflect the swept "
+        "values, not different luck.",
+        highlight=False,
+    )
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)

@@ -1,0 +1,345 @@
+"""Where tasks run: in this process, on an embedded Dask cluster, on a scheduler, or on an HPC batch queue.
+
+Every evaluator is a context manager with one method, ``as_completed(calls)``, that yields
+``(call, result)`` pairs as tasks finish (in any order). Leaving the ``with`` block, normally, on an
+error or on Ctrl-C, tears the workers down. Tasks must be pure functions of their arguments: a
+task lost with a worker is simply run again and gives the same result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.errors import InputError
+
+CLUSTER_KINDS = ("slurm", "pbs")
+RETRIES = 3
+# Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536. Setting it at all switches off glibc's
+# dynamic mmap threshold, and at 64 KiB the engine's many short-lived arrays are mapped and unmapped
+# every step: about 1.5x slower. 128 MiB keeps the speed and still returns memory between tasks.
+WORKER_TRIM_THRESHOLD = "134217728"
+PRE_SPAWN_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One task: ``fn(*args)``, with a key that names it in logs and dashboards."""
+
+    key: str
+    fn: Callable[..., Any]
+    args: tuple = ()
+
+
+@dataclass
+class ClusterOptions:
+    """Batch-queue resources of one job (``--cluster-*`` options); each job runs ``cores`` workers."""
+
+    cores: int = 4
+    memory: str = "8GB"
+    walltime: str = "01:00:00"
+    queue: str | None = None
+    account: str | None = None
+    jobs: int = 1
+    interface: str | None = None
+    prologue: list[str] = field(default_factory=list)
+    directives: list[str] = field(default_factory=list)
+
+
+class Evaluator:
+    """Runs calls and yields their results as they complete."""
+
+    description = "evaluator"
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release workers (idempotent)."""
+
+    def workers(self) -> int:
+        """Worker threads available now (for the record and to size the submission window)."""
+        return 1
+
+    def as_completed(self, calls: Iterable[Call]) -> Iterator[tuple[Call, Any]]:
+        raise NotImplementedError
+
+
+class InProcess(Evaluator):
+    """Runs each call in this process, in order (tests, debugging, a single core)."""
+
+    description = "in-process"
+
+    def as_completed(self, calls: Iterable[Call]) -> Iterator[tuple[Call, Any]]:
+        for call in calls:
+            yield call, call.fn(*call.args)
+
+
+class DaskEvaluator(Evaluator):
+    """Submits calls to a ``distributed.Client``; at most a window of tasks is in flight at a time.
+
+    The window (a few tasks per worker thread) keeps the scheduler's and client's memory bounded
+    however many tasks a sweep has; a task whose worker dies is rescheduled (``retries``).
+    """
+
+    def __init__(self) -> None:
+        self.client: Any = None
+        self._threads = (0.0, 0)
+
+    def workers(self) -> int:
+        now = time.monotonic()
+        if now - self._threads[0] > 1.0 and self.client is not None:
+            with contextlib.suppress(Exception):  # a transient scheduler hiccup must not stop the sweep
+                self._threads = (now, sum(self.client.nthreads().values()))
+        return self._threads[1]
+
+    def as_completed(self, calls: Iterable[Call]) -> Iterator[tuple[Call, Any]]:
+        from distributed import as_completed
+
+        todo = iter(calls)
+        in_flight: dict[Any, Call] = {}
+        tag = uuid.uuid4().hex[:8]
+        done = as_completed()
+
+        def fill() -> None:
+            limit = max(4, 3 * self.workers())
+            while len(in_flight) < limit:
+                call = next(todo, None)
+                if call is None:
+                    return
+                fut = self.client.submit(call.fn, *call.args, key=f"{call.key}-{tag}", pure=False, retries=RETRIES)
+                in_flight[fut] = call
+                done.add(fut)
+
+        fill()
+        try:
+            for fut in done:
+                call = in_flight.pop(fut)
+                result = fut.result()
+                fut.release()
+                yield call, result
+                fill()
+        finally:
+            for fut in in_flight:
+                fut.cancel()
+
+    def close(self) -> None:
+        if self.client is not None:
+            client, self.client = self.client, None
+            _quietly(client.close)
+
+
+class DaskLocal(DaskEvaluator):
+    """An embedded ``LocalCluster`` of ``n`` single-threaded worker processes on loopback."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+        self.cluster: Any = None
+        self.description = f"Dask LocalCluster, {n} worker process{'es' if n != 1 else ''}"
+
+    def __enter__(self) -> DaskLocal:
+        import dask
+        from distributed import Client, LocalCluster
+
+        _quiet_logs()
+        try:
+            with _workers_ignore_sigint(), dask.config.set({PRE_SPAWN_TRIM: worker_trim_threshold()}):
+                self.cluster = LocalCluster(
+                    n_workers=self.n,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            self.client = Client(self.cluster)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        super().close()
+        if self.cluster is not None:
+            cluster, self.cluster = self.cluster, None
+            _quietly(cluster.close)
+
+
+class DaskScheduler(DaskEvaluator):
+    """An existing Dask cluster, reached at a scheduler address (``tcp://host:port``) or a scheduler file."""
+
+    def __init__(self, address: str, timeout: float = 10.0, wait_for_workers: bool = True) -> None:
+        super().__init__()
+        self.address = address
+        self.timeout = timeout
+        self.wait = wait_for_workers
+        self.description = f"Dask scheduler at {address}"
+
+    def __enter__(self) -> DaskScheduler:
+        from distributed import Client
+
+        _quiet_logs()
+        is_file = not self.address.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://", "ucx://"))
+        is_file = is_file and os.path.exists(self.address)
+        try:
+            if is_file:
+                self.client = Client(scheduler_file=self.address, timeout=self.timeout)
+            else:
+                self.client = Client(self.address, timeout=self.timeout)
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            self.close()
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputError(f"cannot reach the Dask scheduler at {self.address}: {reason}") from None
+        if self.wait:
+            try:
+                self.client.wait_for_workers(1, timeout=self.timeout)
+            except (OSError, TimeoutError):
+                self.close()
+                raise InputError(
+                    f"the Dask scheduler at {self.address} has no workers (waited {self.timeout:g} s); "
+                    "start some with: dask worker " + self.address
+                ) from None
+        return self
+
+
+class DaskJobqueue(DaskEvaluator):
+    """Workers submitted as batch jobs (SLURM or PBS) through dask-jobqueue (the ``cluster`` extra)."""
+
+    def __init__(self, kind: str, options: ClusterOptions, loopback: bool = False) -> None:
+        super().__init__()
+        if kind not in CLUSTER_KINDS:
+            from simulator.errors import suggest
+
+            raise InputError(f"unknown --cluster '{kind}'{suggest(kind, CLUSTER_KINDS)}")
+        self.kind = kind
+        self.options = options
+        self.loopback = loopback
+        self.cluster: Any = None
+        self.description = f"dask-jobqueue {kind.upper()}, {options.jobs} job(s) x {options.cores} workers"
+
+    def make_cluster(self) -> Any:
+        """The jobqueue cluster object (starts a scheduler here; submits nothing until scaled)."""
+        try:
+            import dask_jobqueue
+        except ImportError:
+            raise InputError(
+                "--cluster needs dask-jobqueue: pip install 'coalition-sim[cluster]' (or pip install dask-jobqueue)"
+            ) from None
+        o = self.options
+        cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[self.kind]
+        scheduler_options: dict[str, Any] = {"dashboard_address": None}
+        if self.loopback:
+            scheduler_options["host"] = "127.0.0.1"
+        kwargs: dict[str, Any] = {
+            "cores": o.cores,
+            "processes": o.cores,  # one single-threaded worker process per core
+            "memory": o.memory,
+            "walltime": o.walltime,
+            "queue": o.queue,
+            "account": o.account,
+            "python": sys.executable,
+            "job_script_prologue": [
+                "export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1",
+                f"export MALLOC_TRIM_THRESHOLD_={worker_trim_threshold()}",
+                *o.prologue,
+            ],
+            "job_extra_directives": list(o.directives),
+            "scheduler_options": scheduler_options,
+        }
+        if o.interface:
+            kwargs["interface"] = o.interface
+        _quiet_logs()
+        return cls(**kwargs)
+
+    def job_script(self) -> str:
+        """The batch script each job would run, without submitting anything."""
+        cluster = self.make_cluster()
+        try:
+            return cluster.job_script()
+        finally:
+            _quietly(cluster.close)
+
+    def __enter__(self) -> DaskJobqueue:
+        from distributed import Client
+
+        try:
+            self.cluster = self.make_cluster()
+            self.cluster.scale(jobs=self.options.jobs)
+            self.client = Client(self.cluster)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        super().close()
+        if self.cluster is not None:
+            cluster, self.cluster = self.cluster, None
+            _quietly(cluster.close)
+
+
+def make_evaluator(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    cluster_options: ClusterOptions | None = None,
+    timeout: float = 10.0,
+) -> Evaluator:
+    """Choose an evaluator: ``scheduler`` > ``cluster`` > ``workers`` (0 = in this process).
+
+    Args:
+        workers: local worker processes (default: the number of cores; 0 runs in-process).
+        scheduler: address (``tcp://host:port``) or scheduler file of a running Dask cluster.
+        cluster: ``slurm`` or ``pbs`` to submit workers as batch jobs.
+        cluster_options: resources of those jobs.
+        timeout: seconds to wait for a scheduler (and for its first worker).
+    """
+    if scheduler:
+        return DaskScheduler(scheduler, timeout=timeout)
+    if cluster:
+        return DaskJobqueue(cluster, cluster_options or ClusterOptions())
+    n = (os.cpu_count() or 1) if workers is None else workers
+    return InProcess() if n == 0 else DaskLocal(n)
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint():
+    """Spawn worker processes with SIGINT ignored: Ctrl-C reaches the whole process group, but only the
+    client should handle it (it closes the cluster); otherwise every worker prints a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def worker_trim_threshold() -> str:
+    """MALLOC_TRIM_THRESHOLD_ for worker processes: the user's if set, else WORKER_TRIM_THRESHOLD."""
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_", WORKER_TRIM_THRESHOLD)
+
+
+def _quiet_logs() -> None:
+    """Dask's connection and shutdown chatter is not for analysts; real failures still raise."""
+    for name in ("distributed", "distributed.client", "distributed.scheduler", "distributed.nanny", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _quietly(fn: Callable[[], Any]) -> None:
+    with contextlib.suppress(Exception):  # closing a cluster that is already gone is not an error
+        fn()
