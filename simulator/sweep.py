@@ -185,11 +185,16 @@ class Sweep:
 
 @dataclass(frozen=True)
 class SweepPoint:
-    """One point of a sweep: its index, the values of the swept keys and the resulting scenario."""
+    """One point of a sweep: its index, the values of the swept keys, and its scenario's hash and start.
+
+    The scenario itself is rebuilt when needed (point_scenario), so a sweep of many points holds
+    only their values in memory.
+    """
 
     index: int
     values: dict[str, Any]
-    scenario: Scenario
+    scenario_hash: str
+    start: str
 
 
 # ---------------------------------------------------------------- loading
@@ -489,16 +494,26 @@ def design_values(sweep: Sweep) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
-def sweep_points(sweep: Sweep) -> list[SweepPoint]:
-    """Every point with its validated scenario (base scenario plus the point's values)."""
-    return [SweepPoint(i, values, _point_doc(sweep, values)) for i, values in enumerate(design_values(sweep))]
+def point_scenario(sweep: Sweep, values: dict[str, Any], seed: int | None = None) -> Scenario:
+    """The validated scenario of a point: the base scenario with ``values`` set (and ``seed``, if given)."""
+    scenario = _point_doc(sweep, values)
+    return scenario if seed is None else scenario.model_copy(update={"seed": seed})
 
 
-def sweep_hash(sweep: Sweep, points: list[SweepPoint]) -> str:
-    """A stable hash of what a sweep computes: every point's resolved scenario, in order."""
+def sweep_points(sweep: Sweep, seed: int | None = None) -> list[SweepPoint]:
+    """Every point, each validated as a scenario (base scenario plus the point's values)."""
     from simulator.scenario import scenario_hash
 
+    out = []
+    for i, values in enumerate(design_values(sweep)):
+        scenario = point_scenario(sweep, values, seed)
+        out.append(SweepPoint(i, values, scenario_hash(scenario), scenario.start))
+    return out
+
+
+def sweep_hash(points: list[SweepPoint]) -> str:
+    """A stable hash of what a sweep computes: every point's resolved scenario, in order."""
     h = hashlib.sha256()
     for p in points:
-        h.update(scenario_hash(p.scenario).encode())
+        h.update(p.scenario_hash.encode())
     return h.hexdigest()[:16]

@@ -40,7 +40,7 @@ from simulator.experiment import BlockResult, plan_blocks, run_block, world_for
 from simulator.results import COMPLETE_MARKER, StepAccumulator, manifest, scenario_yaml, write_json
 from simulator.scenario import Scenario
 from simulator.stats import wilson
-from simulator.sweep import Sweep, SweepPoint, salib_problem, sweep_hash, sweep_points
+from simulator.sweep import Sweep, SweepPoint, point_scenario, salib_problem, sweep_hash, sweep_points
 
 PLAN_FILE = "plan.json"
 PARTS_DIR = "parts"
@@ -131,9 +131,9 @@ class SweepPlan:
 def plan_sweep(sweep: Sweep, seed: int | None = None) -> SweepPlan:
     """Points and blocks of a sweep; ``seed`` overrides the base scenario's root seed (the replicate draws)."""
     seed = sweep.base.seed if seed is None else seed
-    points = [SweepPoint(p.index, p.values, p.scenario.model_copy(update={"seed": seed})) for p in sweep_points(sweep)]
+    points = sweep_points(sweep, seed)
     identity = {
-        "sweep_hash": sweep_hash(sweep, points),
+        "sweep_hash": sweep_hash(points),
         "code": code_fingerprint(),
         "points": len(points),
         "replicates": sweep.replicates,
@@ -167,6 +167,7 @@ class SweepStatus:
     points_done: int = 0
     replicates_done: int = 0
     tasks_done: int = 0
+    phase: str = "running"  # then "combining" while the final tables are written
 
 
 @dataclass
@@ -260,6 +261,9 @@ def run_sweep(
                 progress(status)
         run_seconds = time.perf_counter() - t0
         t1 = time.perf_counter()
+        if progress:
+            status.phase = "combining"
+            progress(status)
         _combine(plan, out)
         ran = len(pending)
         reps = sum(t.stop - t.start for t in pending)
@@ -301,7 +305,8 @@ def _calls(plan: SweepPlan, tasks: list[Task]):
     for task in tasks:
         if task.point not in cache:
             cache.clear()
-            cache[task.point] = plan.points[task.point].scenario.model_dump_json()
+            values = plan.points[task.point].values
+            cache[task.point] = point_scenario(plan.sweep, values, plan.seed).model_dump_json()
         yield Call(f"sim-sweep-{task.point}-{task.block}", run_task, (cache[task.point], plan.seed, task))
 
 
@@ -600,7 +605,7 @@ def _trajectory(plan: SweepPlan, out: Path, p: SweepPoint, tasks: list[Task]) ->
         with np.load(steps_path(out, t)) as z:
             codes = [str(c) for c in z["bloc_codes"]]
             acc.add(BlockResult(t.start, t.stop, {}, z["power_hist"], z["power_sum"], z["members_sum"]))
-    frame = acc.frame(codes, p.scenario.start)
+    frame = acc.frame(codes, p.start)
     frame.insert(0, "point", np.int64(p.index))
     return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
 

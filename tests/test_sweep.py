@@ -156,6 +156,14 @@ def test_sobol_with_points_not_a_power_of_two_warns(tmp_path):
     assert sweep.warnings and "power of 2" in sweep.warnings[0] and "4 or 8" in sweep.warnings[0]
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_sweeps_are_valid(path):
+    sweep = load_sweep(path)
+    points = plan_sweep(sweep).points
+    assert sweep.description and not sweep.warnings
+    assert len(points) >= 16 and len({json.dumps(p.values, sort_keys=True) for p in points}) == len(points)
+
+
 # ---------------------------------------------------------------- designs
 def test_grid_is_the_product_of_levels_in_declared_order(tmp_path):
     params = (
@@ -355,6 +363,24 @@ def test_cli_table_and_usage_errors(sim, tmp_path, reference):
         assert bad.code == 2 and message in bad.err and "Traceback" not in bad.err
     bad = sim("sweep", write(tmp_path, sweep_text(extra="  desing: grid\n"), "bad.yaml"), "--workers", "0")
     assert bad.code == 2 and "bad.yaml:4" in bad.err and "did you mean 'design'" in bad.err
+
+
+def test_a_failing_task_stops_the_sweep_with_one_message_and_keeps_the_parts(sim, tmp_path, reference, monkeypatch):
+    import simulator.sweeprun as sweeprun
+
+    sweep_file, _ = reference
+    real = sweeprun.run_task
+
+    def flaky(scenario_json, seed, task):
+        if task.point == 2:
+            raise RuntimeError("boom")
+        return real(scenario_json, seed, task)
+
+    monkeypatch.setattr(sweeprun, "run_task", flaky)
+    res = sim("sweep", sweep_file, "--workers", "0", "--out", tmp_path / "f")
+    assert res.code == 1
+    assert "the sweep stopped (RuntimeError: boom)" in res.err and "4 of 8 tasks are saved" in res.err
+    assert "--resume" in res.err and "Traceback" not in res.err
 
 
 def test_jobqueue_job_script(sim, reference):

@@ -158,6 +158,7 @@ def test_a_worker_killed_mid_sweep_costs_a_retry_not_a_result(tmp_path, referenc
             pid = pids[busy[0]]
         victim = next(p for p in workers if p.pid == pid)  # only a process this test started
         os.kill(victim.pid, signal.SIGKILL)
+        assert len(list((out / PARTS_DIR).glob("*/*.parquet"))) < 40  # killed mid-sweep
         runner.join(timeout=180)
         assert not runner.is_alive() and not errors, errors
         assert victim.wait(timeout=10) == -signal.SIGKILL

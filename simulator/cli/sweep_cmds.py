@@ -122,17 +122,19 @@ def sweep_cmd(
         TextColumn("{task.completed:,.0f}/{task.total:,.0f} replicates"), _RateColumn(), TimeElapsedColumn(),
         TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
     ) as bar:  # fmt: skip
-        handle: list[Any] = []
+        total = len(plan.points) * plan.replicates
+        task = bar.add_task(
+            f"{sweep.name}: starting ({evaluator.description})", total=total, points=f"0/{len(plan.points):,}"
+        )
+        started: list[bool] = []
 
         def show(status) -> None:
             points = f"{status.points_done:,}/{status.points_total:,}"
-            if not handle:
-                handle.append(
-                    bar.add_task(
-                        sweep.name, total=status.replicates_total, completed=status.replicates_done, points=points
-                    )
-                )
-            bar.update(handle[0], completed=status.replicates_done, points=points)
+            if not started:  # the first call: tasks already done by an earlier run are not this run's speed
+                started.append(True)
+                bar.reset(task, total=total, completed=status.replicates_done)
+            name = sweep.name if status.phase == "running" else f"{sweep.name}: {status.phase}"
+            bar.update(task, completed=status.replicates_done, points=points, description=name)
 
         try:
             with evaluator as ev:
