@@ -221,7 +221,7 @@ KEY_COLUMNS = (
     ("euro_alliance_formed", "European alliance formed"),
     ("UKR_in_euro_alliance", "UKR in it"),
     ("GBR_in_euro_alliance", "GBR in it"),
-    ("euro_alliance_power_ratio", "Power vs adversary"),
+    ("euro_alliance_power_ratio", "Power ratio vs adversary"),
 )
 
 
@@ -247,7 +247,7 @@ def _print_table(sweep, rows: list[dict], replicates: int) -> None:
     t = Table(title=f"{sweep.name}: {len(rows):,} points x {replicates:,} replicates ({sweep.design})")
     t.add_column("Point", justify="right")
     for p in params:
-        t.add_column(".".join(p.split(".")[-2:]), justify="right")
+        t.add_column("\n".join(p.split(".")[-2:]), justify="right")
     shown = [(k, label) for k, label in KEY_COLUMNS if rows and (f"{k}.p" in rows[0] or f"{k}.median" in rows[0])]
     for _, label in shown:
         t.add_column(label, justify="right")
@@ -256,16 +256,16 @@ def _print_table(sweep, rows: list[dict], replicates: int) -> None:
         for key, _ in shown:
             if f"{key}.p" in row:
                 p, lo, hi = row[f"{key}.p"], row[f"{key}.lo"], row[f"{key}.hi"]
-                cells.append("-" if p is None else f"{p:.0%} ({lo:.0%}-{hi:.0%})")
+                cells.append("-" if p is None else f"{p * 100:.0f}% {lo * 100:.0f}-{hi * 100:.0f}")
             else:
                 m, lo, hi = row[f"{key}.median"], row[f"{key}.q05"], row[f"{key}.q95"]
-                cells.append("-" if m is None else f"{m:.2f} ({lo:.2f}-{hi:.2f})")
+                cells.append("-" if m is None else f"{m:.2f}")
         t.add_row(*cells)
     console.print(t)
     if len(rows) > SHOWN_POINTS:
         console.print(f"... {len(rows) - SHOWN_POINTS:,} more points in summary.parquet", highlight=False)
     console.print(
-        "Probabilities with 95% Wilson intervals; power ratios are medians with their 5-95% range. Every point "
+        "Probabilities with their 95% Wilson intervals; power ratios are medians. Every point "
         "uses the same replicate draws (common random numbers), so differences between points reflect the swept "
         "values, not different luck.",
         highlight=False,
