@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
+from simulator.fast import resolve_backend
 from simulator.mechanisms import power as pw
 from simulator.mechanisms import threat as th
 from simulator.rng import Streams
@@ -93,6 +94,9 @@ class AllianceModel(mesa.Model):
         world: a prebuilt world (default: built from the scenario).
         record_events: keep a timeline of events (for replay; costs time).
         record_steps: keep per-step bloc power (R, T+1, B) for fan charts.
+        backend: "numpy" (the reference path, simulator.phases) or "numba" (compiled kernels,
+            simulator.fast; bit-identical results); default: numba when it imports. A model that
+            records events runs the numpy path, which writes the event log.
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class AllianceModel(mesa.Model):
         world: World | None = None,
         record_events: bool = False,
         record_steps: bool = True,
+        backend: str | None = None,
     ):
         super().__init__(seed=0)
         self.scenario = scenario
@@ -115,6 +120,7 @@ class AllianceModel(mesa.Model):
         self.shocks = compile_shocks(scenario, self.world)
         self.scheduled = scheduled_steps(self.shocks, self.root_seed, self.replicates)
         self.record_events = record_events
+        self.backend = "numpy" if record_events else resolve_backend(backend)
         self.events: list[tuple[int, int, str, str]] = []
         self.steps_done = 0
         self.phase_seconds: dict[str, float] = {}
@@ -127,9 +133,8 @@ class AllianceModel(mesa.Model):
         self.members_trajectory = (
             np.zeros((len(reps), scenario.steps + 1, self.world.n_blocs), dtype=np.int16) if record_steps else None
         )
-        from simulator import phases
-
-        phases.refresh_power(self)
+        self._phases = self._phase_module().PHASES
+        self._phase_module().refresh_power(self)
         self.state.threat0 = self.state.threat.copy()
         self._record(0)
 
@@ -190,12 +195,17 @@ class AllianceModel(mesa.Model):
             for r in np.flatnonzero(rows) if rows.dtype == bool else rows:
                 self.events.append((int(self.replicates[r]), step, kind, text))
 
-    def step(self) -> None:
-        """One quarter: the phases of simulator.phases.PHASES in order."""
-        from simulator import phases
+    def _phase_module(self):
+        if self.backend == "numba":
+            from simulator.fast import phases
+        else:
+            from simulator import phases
+        return phases
 
+    def step(self) -> None:
+        """One quarter: the phases of simulator.phases.PHASES in order (or their compiled twins)."""
         t = self.steps_done
-        for name, fn in phases.PHASES:
+        for name, fn in self._phases:
             t0 = time.perf_counter()
             fn(self, t)
             self.phase_seconds[name] = self.phase_seconds.get(name, 0.0) + time.perf_counter() - t0
@@ -209,6 +219,10 @@ class AllianceModel(mesa.Model):
         return self
 
     def _record(self, k: int) -> None:
-        if self.trajectory is not None:
+        if self.trajectory is not None and self.backend == "numba":
+            from simulator.fast.phases import record
+
+            record(self, k)
+        elif self.trajectory is not None:
             self.trajectory[:, k, :] = self.state.effective
             self.members_trajectory[:, k, :] = (self.state.member & self.state.active[:, None, :]).sum(axis=1)

@@ -1,0 +1,800 @@
+"""Compiled (numba) kernels of the hot phases: the numpy path's arithmetic, element by element, in its order.
+
+Each kernel loops over replicates (and states, blocs) with scalar code that performs exactly the
+floating-point operations of the vectorised numpy expressions in simulator.phases and
+simulator.mechanisms, in the same order and grouping, with no fast-math: sums over states run in
+index order (``seqsum``), and products and quotients are grouped as numpy evaluates them left to
+right. Results are therefore bit-identical to the numpy path (tests/test_backends.py).
+
+Transcendental functions (log, pow) are NOT computed here: numpy's SIMD log/pow and the libm
+functions LLVM calls may differ by an ulp. Kernels stop where one is needed and hand numpy an
+array of arguments (the ``*_bases`` and ``*_draws`` kernels); numpy evaluates it; the next kernel
+continues. Random bits are integer SplitMix64 hashes (simulator.rng), exact in any language.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_ONE = np.uint64(1)
+_INV53 = 1.0 / 9007199254740992.0  # 2**-53
+
+OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4  # simulator.mechanisms.admission
+
+
+# ------------------------------------------------------------------ random bits (simulator.rng)
+@njit(cache=True, error_model="numpy", inline="always")
+def mix(z):
+    """SplitMix64 finaliser (wrapping uint64 arithmetic)."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def step_base(key, step):
+    """The per-(replicate, step) hash of a stream: mix(key + (step + 1) * golden)."""
+    return mix(key + np.uint64(step + 1) * _GOLDEN)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def uniform(base, cell):
+    """The uniform draw of ``cell`` under a step base (same value as Streams.uniform_at)."""
+    b = mix(base + mix((np.uint64(cell) + _ONE) * _M2))
+    return (np.float64(b >> _S11) + 0.5) * _INV53
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def cell_hash(cell):
+    """The hash of a cell index, mix((cell + 1) * M2): shared by every replicate and step."""
+    return mix((np.uint64(cell) + _ONE) * _M2)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def uniform_hashed(base, hashed_cell):
+    """``uniform`` from a precomputed ``cell_hash``."""
+    b = mix(base + hashed_cell)
+    return (np.float64(b >> _S11) + 0.5) * _INV53
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def logit_argument(base, cell):
+    """u / (1 - u) for the uniform draw u of ``cell``: numpy takes its log (a logistic draw)."""
+    u = uniform(base, cell)
+    return u / (1.0 - u)
+
+
+@njit(cache=True, error_model="numpy")
+def revise_mask(keys, step, rate, n_states):
+    """(R, S) bool: which states revise their memberships at ``step`` (stream 'revise')."""
+    R = keys.shape[0]
+    out = np.empty((R, n_states), dtype=np.bool_)
+    for r in range(R):
+        base = step_base(keys[r], step)
+        for i in range(n_states):
+            out[r, i] = uniform(base, i) < rate[r]
+    return out
+
+
+# ------------------------------------------------------------------ 2-4. spending, power, threat
+@njit(cache=True, error_model="numpy")
+def spending(
+    member, active, norm_b, share0, threat, threat0, factor, fixed,
+    k_threat, k_norm, fiscal_cap, speed, depreciation, gdp, share, capital,
+):  # fmt: skip
+    """Spending reaction and capital accumulation, in place on ``share`` and ``capital``."""
+    R, S, B = member.shape
+    norm = np.empty(S)
+    for r in range(R):
+        mem = member[r]
+        act = active[r]
+        for i in range(S):  # the strictest norm of the active blocs the state is in (norms are >= 0)
+            x = 0.0
+            for b in range(B):
+                v = norm_b[b] if (mem[i, b] & act[b]) else 0.0
+                x = v if v > x else x
+            norm[i] = x
+        t_r, t0_r, f_r, fx_r, g_r, k_r = threat[r], threat0[r], factor[r], fixed[r], share[r], capital[r]
+        kt, kn, cap_r, sp, dep = k_threat[r], k_norm[r], fiscal_cap[r], speed[r], depreciation[r]
+        for i in range(S):
+            base = share0[i]
+            t0 = t0_r[i]
+            ratio = t_r[i] / (t0 if t0 > 0 else 1.0) if t0 > 0 else 1.0
+            reaction = kt * (ratio - 1.0) * base
+            gap = norm[i] - base
+            pull = kn * (gap if gap > 0.0 else 0.0)
+            cap = cap_r if cap_r >= base else base
+            target = (base + reaction + pull) * f_r[i]
+            target = target if target > 0.0 else 0.0
+            target = target if target < cap else cap
+            f = fx_r[i]
+            target = f if f == f else target  # a spending shock fixed the share (not NaN)
+            g = g_r[i]
+            g = g + sp * (target - g)
+            g_r[i] = g
+            k_r[i] = (1.0 - dep) * k_r[i] + g * gdp[i] * 2.5
+
+
+@njit(cache=True, error_model="numpy")
+def power(
+    capital, mobilisation, q_spend, depreciation, combat, combat_quality, active_k, reserve_k, reserve_weight,
+    n_active, n_reserve, equipment, gdp_share, pop_share, wk, wp, we, wy, wn, out,
+):  # fmt: skip
+    """CINC-like composite power of every state into ``out`` (R, S)."""
+    R, S = capital.shape
+    for r in range(R):
+        capital_norm = q_spend / depreciation[r]
+        rw = reserve_weight[r]
+        total_w = wk[r] + wp[r] + we[r] + wy[r] + wn[r]
+        pers_total = n_active + rw * n_reserve
+        for i in range(S):
+            quality = 1.0 + combat_quality[r] * combat[i]
+            pers = active_k[i] + rw * reserve_k[i]
+            composite = (
+                wk[r] * (capital[r, i] / capital_norm)
+                + wp[r] * (pers / pers_total)
+                + we[r] * equipment[i]
+                + wy[r] * gdp_share[i]
+                + wn[r] * pop_share[i]
+            )
+            out[r, i] = 100.0 * quality * mobilisation[r, i] * composite / total_w
+
+
+@njit(cache=True, error_model="numpy")
+def threat(weights_t, wrow, sources, power_, scale, out):
+    """T_i = s_i * sum_j W_ij P_j over ``sources`` in index order; weights_t[wrow[r], j, i] = W_ij."""
+    R, S = power_.shape
+    acc = np.empty(S)
+    for r in range(R):
+        w = wrow[r]
+        acc[:] = 0.0
+        for k in range(sources.shape[0]):
+            j = sources[k]
+            pj = power_[r, j]
+            for i in range(S):
+                acc[i] += weights_t[w, j, i] * pj
+        for i in range(S):
+            out[r, i] = scale[r, i] * acc[i]
+
+
+@njit(cache=True, error_model="numpy")
+def threat_shared(src, dst, weight, power_, scale, out):
+    """T_i = s_i * sum_j W_ij P_j with one weight matrix for all replicates, given as its non-zeros
+    (src j, dst i, W_ij) in increasing j: each T_i adds its terms in index order (skipped terms are
+    exact zeros). Replicates are processed in chunks, the chunk on the inner (vector) loop.
+    """
+    R, S = power_.shape
+    C = 64
+    pt = np.empty((S, C))
+    acc = np.empty((S, C))
+    for r0 in range(0, R, C):
+        nc = min(C, R - r0)
+        for q in range(nc):
+            for j in range(S):
+                pt[j, q] = power_[r0 + q, j]
+        acc[:, :] = 0.0
+        for t in range(src.shape[0]):
+            j, i, w = src[t], dst[t], weight[t]
+            for q in range(C):
+                acc[i, q] += w * pt[j, q]
+        for q in range(nc):
+            for i in range(S):
+                out[r0 + q, i] = scale[r0 + q, i] * acc[i, q]
+
+
+# ------------------------------------------------------------------ 5. blocs
+@njit(cache=True, error_model="numpy")
+def bloc_view(
+    member, commitment, power_, active, integration, loss_max, threat_, own_nuclear, eu_member, us, changed,
+    contrib, raw, hhi, loss, effective, umbrella, us_share, eu_share, tbar,
+):  # fmt: skip
+    """Every bloc's aggregates in every replicate (outputs filled in place).
+
+    The sums of simulator.mechanisms.utility.bloc_view, each in index order over states. Terms of
+    non-members are exact zeros and are skipped: every term is >= +0.0 (commitments, power and
+    threat are non-negative), so a sum started at 0.0 without them equals ``seqsum`` bit for bit.
+    Replicates with ``changed[r]`` False kept their members, commitments, power and threat since
+    the outputs were last computed: only the coordination loss (integration) is recomputed.
+    """
+    R, S, B = member.shape
+    for r in range(R):
+        for b in range(B):
+            if changed[r]:
+                acc = 0.0
+                umb = 0.0
+                act = active[r, b]
+                for i in range(S):
+                    if member[r, i, b] and act:
+                        com = commitment[r, i, b]
+                        c = com * power_[r, i]
+                        contrib[r, i, b] = c
+                        acc += c
+                        if own_nuclear[i] and com > umb:
+                            umb = com
+                    else:
+                        contrib[r, i, b] = 0.0
+                safe = acc if acc > 0 else 1.0
+                h = 0.0
+                eu = 0.0
+                tb = 0.0
+                if acc != 0.0:
+                    for i in range(S):
+                        c = contrib[r, i, b]
+                        if c != 0.0:
+                            x = c / safe
+                            h += x * x
+                            if eu_member[i]:
+                                eu += c
+                            tb += c * threat_[r, i]
+                raw[r, b] = acc
+                hhi[r, b] = h if acc > 0 else 1.0
+                umbrella[r, b] = umb
+                us_share[r, b] = contrib[r, us, b] / safe if us >= 0 else 0.0
+                eu_share[r, b] = eu / safe
+                tbar[r, b] = tb / safe
+            lo = loss_max[r] * (1.0 - integration[r, b]) * (1.0 - hhi[r, b])
+            loss[r, b] = lo
+            effective[r, b] = raw[r, b] * (1.0 - lo)
+
+
+# ------------------------------------------------------------------ 6. utility pieces
+@njit(cache=True, error_model="numpy", inline="always")
+def top_two(value, member):
+    """The largest and second largest pledge of the blocs a state is in (0 elsewhere), and their sum."""
+    B = value.shape[0]
+    t1 = -np.inf
+    t2 = -np.inf
+    total = 0.0
+    for k in range(B):  # branch-free: t2 = max(t2, min(t1, v)); t1 = max(t1, v)
+        v = value[k] if member[k] else 0.0
+        lo = t1 if t1 < v else v
+        t2 = lo if lo > t2 else t2
+        t1 = v if v > t1 else t1
+        total = v if k == 0 else total + v
+    return t1, (t2 if B > 1 else 0.0), total
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def with_without(value, member, b, t1, t2, total, overlap, use_overlap):
+    """Protection with and without bloc ``b`` (utility.with_without, one column) from ``top_two``."""
+    vb = value[b] if member[b] else 0.0
+    max_without = t2 if (member[b] and vb == t1) else t1
+    max_with = t1 if (member[b] or t1 >= value[b]) else value[b]
+    if not use_overlap:
+        return max_with, max_without
+    sum_without = total - value[b] if member[b] else total
+    sum_with = total if member[b] else total + value[b]
+    return max_with + overlap * (sum_with - max_with), max_without + overlap * (sum_without - max_without)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def deterrence(xg, tg):
+    """Contest success x^g / (x^g + T^g) from the powers (numpy computed them)."""
+    den = xg + tg
+    return xg / den if den > 0 else 0.5
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def utility_terms(
+    nuclear_need, w_nuclear, n_with, n_without, num, den, w_affinity, w_attitude, us_att, us_share_b, eu_att,
+    eu_share_b, w_burden, norm_b, share, w_entanglement, tbar_b, thr, w_neutrality, neutrality, md_b, inertia,
+    is_member, out, e,
+):  # fmt: skip
+    """The terms of U_ib after security, as utility.utilities_at computes them: out[e] = nuclear,
+    affinity, attitude, burden, entanglement, neutrality, inertia (summed by ``utility_sum``)."""
+    out[e, 0] = w_nuclear * nuclear_need * (n_with - n_without)
+    out[e, 1] = w_affinity * (num / den if den > 0 else 0.0)
+    out[e, 2] = w_attitude * (us_att * us_share_b + eu_att * eu_share_b)
+    gap = norm_b - share
+    out[e, 3] = w_burden * (gap if gap > 0.0 else 0.0)
+    tsum = tbar_b + thr
+    over = tbar_b - thr
+    out[e, 4] = w_entanglement * (over if over > 0.0 else 0.0) / (tsum if tsum > 0 else 1.0)
+    out[e, 5] = w_neutrality * neutrality * md_b
+    out[e, 6] = inertia * (1.0 if is_member else 0.0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def utility_sum(security, t, e, membership_cost):
+    """U_ib = security + nuclear + affinity + attitude - burden - entanglement - neutrality - cost + inertia."""
+    return security + t[e, 0] + t[e, 1] + t[e, 2] - t[e, 3] - t[e, 4] - t[e, 5] - membership_cost + t[e, 6]
+
+
+# ------------------------------------------------------------------ 6. choices
+@njit(cache=True, error_model="numpy")
+def choice_needed(active, member, closed, barred, eligible):
+    """Whether a state's utility of a bloc can change anything: it may leave it or apply to it."""
+    return active & (member | ((not closed) & (not barred) & eligible))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def affinity_sums(affinity, a, i, contrib, r, open_b, needed, picks, num):
+    """num[k] = sum_j a_ij c_jb in index order, for the open blocs k with ``needed[k]``.
+
+    Up to four blocs share one pass over j (independent sums overlap in the pipeline).
+    """
+    S = contrib.shape[1]
+    n = 0
+    for k in range(open_b.shape[0]):
+        if needed[k]:
+            picks[n] = k
+            n += 1
+    for g in range(0, n, 4):
+        m = min(4, n - g)
+        b0 = open_b[picks[g]]
+        b1 = open_b[picks[g + 1]] if m > 1 else b0
+        b2 = open_b[picks[g + 2]] if m > 2 else b0
+        b3 = open_b[picks[g + 3]] if m > 3 else b0
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for j in range(S):
+            x = affinity[a, i, j]
+            s0 += x * contrib[r, j, b0]
+            s1 += x * contrib[r, j, b1]
+            s2 += x * contrib[r, j, b2]
+            s3 += x * contrib[r, j, b3]
+        num[picks[g]] = s0
+        if m > 1:
+            num[picks[g + 1]] = s1
+        if m > 2:
+            num[picks[g + 2]] = s2
+        if m > 3:
+            num[picks[g + 3]] = s3
+
+
+@njit(cache=True, error_model="numpy")
+def choice_bases(
+    revise_keys, rate, step, open_b, member, active, barred, eligible, admission, contrib, raw, loss, md, overlap,
+    power_, threat_, gamma, keys,
+):  # fmt: skip
+    """The revising pairs (rr, ii) and the arguments of their powers and logistic draws.
+
+    Revision is the uniform draw of stream 'revise' below the revision rate. Only the (pair, open
+    bloc) choices that can change a membership are evaluated (``choice_needed``). Returns rr, ii,
+    ``needed`` (n, nb), the offset of each pair in the flat power arguments X and exponents G (the
+    threat, then own power plus protection with / without each needed bloc), and the logit
+    arguments (n, nb) of the 'choice:<bloc>' draws (``keys`` (nb, R) are their replicate keys).
+    """
+    R, S, B = member.shape
+    nb = open_b.shape[0]
+    revise = np.empty((R, S), dtype=np.bool_)
+    hashed = np.empty(S, dtype=np.uint64)
+    for i in range(S):
+        hashed[i] = cell_hash(i)
+    n = 0
+    for r in range(R):
+        base = step_base(revise_keys[r], step)
+        for i in range(S):
+            v = uniform_hashed(base, hashed[i]) < rate[r]
+            revise[r, i] = v
+            if v:
+                n += 1
+    rr = np.empty(n, dtype=np.int64)
+    ii = np.empty(n, dtype=np.int64)
+    offset = np.empty(n, dtype=np.int64)
+    needed = np.zeros((n, nb), dtype=np.bool_)
+    X = np.empty(n * (2 * nb + 1))
+    G = np.empty(n * (2 * nb + 1))
+    logit = np.ones((n, nb))
+    g = np.empty(B)
+    mem = np.empty(B, dtype=np.bool_)
+    bases = np.empty(nb, dtype=np.uint64)
+    p = 0
+    o = 0
+    for r in range(R):
+        first = True
+        for i in range(S):
+            if not revise[r, i]:
+                continue
+            if first:
+                for k in range(nb):
+                    bases[k] = step_base(keys[k, r], step)
+                first = False
+            rr[p], ii[p] = r, i
+            offset[p] = o
+            X[o] = threat_[r, i]
+            G[o] = gamma[r]
+            o += 1
+            own = power_[r, i]
+            for b in range(B):
+                g[b] = md[b] * (1.0 - loss[r, b]) * (raw[r, b] - contrib[r, i, b])
+                mem[b] = member[r, i, b]
+            t1, t2, total = top_two(g, mem)
+            for k in range(nb):
+                if not choice_needed(
+                    active[r, open_b[k]], member[r, i, open_b[k]], admission[open_b[k]] == CLOSED,
+                    barred[r, i, open_b[k]], eligible[i, open_b[k]],
+                ):  # fmt: skip
+                    continue
+                needed[p, k] = True
+                xw, xo = with_without(g, mem, open_b[k], t1, t2, total, overlap[r], True)
+                X[o] = own + xw
+                X[o + 1] = own + xo
+                G[o] = gamma[r]
+                G[o + 1] = gamma[r]
+                o += 2
+                u = uniform_hashed(bases[k], hashed[i])
+                logit[p, k] = u / (1.0 - u)
+            p += 1
+    return rr, ii, needed, offset, X[:o], G[:o], logit
+
+
+@njit(cache=True, error_model="numpy")
+def choice_decide(
+    rr, ii, open_b, needed, offset, XG, LOG, member, contrib, raw, umbrella, us_share, eu_share, tbar, md,
+    spending_norm, own_nuclear, affinity, arow, power_, threat_, share, us_att, eu_att, neutrality, w_security,
+    w_nuclear, w_affinity, w_attitude, w_burden, w_entanglement, w_neutrality, membership_cost, inertia,
+    choice_noise, leaving, applying,
+):  # fmt: skip
+    """Utilities of the needed (pair, bloc) choices, in the order of utility.utilities_at, plus noise:
+    members with a negative value leave, others apply (set in place)."""
+    n = rr.shape[0]
+    R, S, B = member.shape
+    nb = open_b.shape[0]
+    nuc = np.empty(B)
+    mem = np.empty(B, dtype=np.bool_)
+    num = np.empty(nb)
+    picks = np.empty(nb, dtype=np.int64)
+    terms = np.empty((1, 7))
+    for p in range(n):
+        r, i = rr[p], ii[p]
+        a = arow[r]
+        own = power_[r, i]
+        thr = threat_[r, i]
+        for b in range(B):
+            mem[b] = member[r, i, b]
+            nuc[b] = md[b] * umbrella[r, b]
+        tp = thr + own
+        need = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
+        t1, t2, total = top_two(nuc, mem)
+        affinity_sums(affinity, a, i, contrib, r, open_b, needed[p], picks, num)
+        o = offset[p]
+        tg = XG[o]
+        o += 1
+        for k in range(nb):
+            if not needed[p, k]:
+                continue
+            b = open_b[k]
+            security = w_security[r] * (deterrence(XG[o], tg) - deterrence(XG[o + 1], tg))
+            o += 2
+            n_with, n_without = with_without(nuc, mem, b, t1, t2, total, 0.0, False)
+            utility_terms(
+                need, w_nuclear[r], n_with, n_without, num[k], raw[r, b] - contrib[r, i, b], w_affinity[r],
+                w_attitude[r], us_att[r, i], us_share[r, b], eu_att[r, i], eu_share[r, b], w_burden[r],
+                spending_norm[b], share[r, i], w_entanglement[r], tbar[r, b], thr, w_neutrality[r], neutrality[r, i],
+                md[b], inertia[r], mem[b], terms, 0,
+            )  # fmt: skip
+            u = utility_sum(security, terms, 0, membership_cost[r])
+            val = u + LOG[p, k] * choice_noise[r]
+            if mem[b]:
+                leaving[r, i, b] = val < 0.0
+            else:
+                applying[r, i, b] = val > 0.0
+
+
+# ------------------------------------------------------------------ 7. admission
+@njit(cache=True, error_model="numpy")
+def applications(applying, member, admission, leader, keys):
+    """The applications (bloc, replicate, applicant) and the arguments of their voters' vote draws.
+
+    Returns the index arrays and logit arguments (n, S) of the voters' persistent 'vote:<bloc>'
+    draws (1.0, whose log is 0, where the rule reads no vote). Applications are independent of
+    each other, so their order is free.
+    """
+    R, S, B = applying.shape
+    n = 0
+    flat = applying.reshape(-1)
+    for x in range(flat.shape[0]):
+        n += flat[x]
+    ab = np.empty(n, dtype=np.int64)
+    ar = np.empty(n, dtype=np.int64)
+    aa = np.empty(n, dtype=np.int64)
+    logit = np.ones((n, S))
+    k = 0
+    for x in range(flat.shape[0]):
+        if flat[x]:
+            r, rest = divmod(x, S * B)
+            a, b = divmod(rest, B)
+            ab[k], ar[k], aa[k] = b, r, a
+            rule = admission[b]
+            if rule in (UNANIMITY, QMV, LEADER):
+                base = step_base(keys[b, r], -1)
+                for j in range(S):
+                    if member[r, j, b] and (rule != LEADER or j == leader[b]):
+                        logit[k, j] = logit_argument(base, j * 4096 + a)
+            k += 1
+    return ab, ar, aa, logit
+
+
+@njit(cache=True, error_model="numpy")
+def admission_votes(
+    ab, ar, aa, LOG, member, contrib, threat_, affinity, arow, veto, has_veto, admission, leader, md, vote_noise,
+    w_vote_entanglement, veto_threshold, qmv_states, qmv_power, admitted,
+):  # fmt: skip
+    """Members vote on each application by the bloc's rule; a declared veto blocks it (admitted set in place)."""
+    S = member.shape[1]
+    for k in range(ab.shape[0]):
+        b, r, a = ab[k], ar[k], aa[k]
+        rule = admission[b]
+        lead = leader[b]
+        ta = threat_[r, a]
+        n = 0
+        n_yes = 0
+        p_all = 0.0
+        p_yes = 0.0
+        declared = False
+        leader_yes = True
+        for j in range(S):
+            voter = member[r, j, b]
+            vetoed = has_veto and veto[r, b, j, a]
+            if vetoed and voter:
+                declared = True
+            yes = False
+            if voter and rule != OPEN:
+                tv = threat_[r, j]
+                tot = tv + ta
+                over = ta - tv
+                risk = (over if over > 0.0 else 0.0) / (tot if tot > 0 else 1.0) * md[b] * w_vote_entanglement[r]
+                score = affinity[arow[r], j, a] - risk
+                yes = (score + LOG[k, j] * vote_noise[r] > veto_threshold[r]) and not vetoed
+            if j == lead and voter:
+                leader_yes = yes
+            pv = contrib[r, j, b] if voter else 0.0
+            py = contrib[r, j, b] if (voter and yes) else 0.0
+            p_all = pv if j == 0 else p_all + pv
+            p_yes = py if j == 0 else p_yes + py
+            if voter:
+                n += 1
+                if yes:
+                    n_yes += 1
+        if rule == OPEN:
+            ok = True
+        elif rule == CLOSED:
+            ok = False
+        elif rule == LEADER:
+            ok = leader_yes or n == 0
+        elif rule == UNANIMITY:
+            ok = n_yes == n
+        else:
+            ok = n == 0 or (n_yes >= qmv_states[r] * n and p_yes >= qmv_power[r] * p_all)
+        admitted[r, a, b] = ok and not declared
+
+
+# ------------------------------------------------------------------ 8. founding
+@njit(cache=True, error_model="numpy", inline="always")
+def _founding_column(
+    q, r, b, willing, power_, threat_, integration, loss_max, own_nuclear, eu_member, us, col, out
+):  # fmt: skip
+    """Bloc b's aggregates in row r if exactly the ``willing[q]`` states were its members (commitment 1).
+
+    ``col`` (S,) receives the contributions; ``out`` = raw, loss, us_share, eu_share, tbar, umbrella.
+    """
+    S = willing.shape[1]
+    acc = 0.0
+    umb = 0.0
+    for i in range(S):
+        c = 1.0 * power_[r, i] if willing[q, i] else 0.0
+        col[i] = c
+        acc = c if i == 0 else acc + c
+        u = 1.0 if (willing[q, i] and own_nuclear[i]) else 0.0
+        if i == 0 or u > umb:
+            umb = u
+    safe = acc if acc > 0 else 1.0
+    hhi = 0.0
+    eu = 0.0
+    tb = 0.0
+    for i in range(S):
+        c = col[i]
+        s = c / safe
+        hhi = s * s if i == 0 else hhi + s * s
+        e = c if eu_member[i] else 0.0
+        eu = e if i == 0 else eu + e
+        x = c * threat_[r, i]
+        tb = x if i == 0 else tb + x
+    if not acc > 0:
+        hhi = 1.0
+    out[0] = acc
+    out[1] = loss_max[r] * (1.0 - integration[r, b]) * (1.0 - hhi)
+    out[2] = col[us] / safe if us >= 0 else 0.0
+    out[3] = eu / safe
+    out[4] = tb / safe
+    out[5] = umb
+
+
+@njit(cache=True, error_model="numpy")
+def founding_prepare(
+    rows, live, willing, b, member, contrib, raw, loss, umbrella, md, overlap, spending_norm, own_nuclear,
+    affinity_t, arow, power_, threat_, share, us_att, eu_att, neutrality, integration, loss_max, eu_member, us,
+    gamma, w_nuclear, w_affinity, w_attitude, w_burden, w_entanglement, w_neutrality, inertia,
+):  # fmt: skip
+    """Every willing state of the live rows weighs the bloc b of the willing: all utility terms but security.
+
+    ``affinity_t[arow[q], j, i]`` = a_ij (transposed): the affinity sums of all states of a row run
+    together over the willing j in index order. Pairs are enumerated row by row, state by state.
+    Returns (pair_q, pair_i, X (n, 3): own power plus protection with / without the bloc, then the
+    threat; G (n, 3) the exponents; terms (n, 7) as ``utility_terms``).
+    """
+    Q, S = willing.shape
+    B = member.shape[2]
+    n = 0
+    for q in live:
+        for i in range(S):
+            n += willing[q, i]
+    pq = np.empty(n, dtype=np.int64)
+    pi = np.empty(n, dtype=np.int64)
+    X = np.empty((n, 3))
+    G = np.empty((n, 3))
+    terms = np.empty((n, 7))
+    col = np.empty(S)
+    agg = np.empty(6)
+    g = np.empty(B)
+    nuc = np.empty(B)
+    mem = np.empty(B, dtype=np.bool_)
+    num = np.empty(S)
+    p = 0
+    for q in live:
+        r = rows[q]
+        _founding_column(q, r, b, willing, power_, threat_, integration, loss_max, own_nuclear, eu_member, us, col, agg)
+        for k in range(B):
+            nuc[k] = md[k] * (agg[5] if k == b else umbrella[r, k])
+        a = arow[q]
+        num[:] = 0.0
+        for j in range(S):
+            if willing[q, j]:
+                cj = col[j]
+                for i in range(S):
+                    num[i] += affinity_t[a, j, i] * cj
+        for i in range(S):
+            if not willing[q, i]:
+                continue
+            own = power_[r, i]
+            thr = threat_[r, i]
+            for k in range(B):
+                if k == b:
+                    g[k] = md[k] * (1.0 - agg[1]) * (agg[0] - col[i])
+                    mem[k] = True
+                else:
+                    g[k] = md[k] * (1.0 - loss[r, k]) * (raw[r, k] - contrib[r, i, k])
+                    mem[k] = member[r, i, k]
+            t1, t2, total = top_two(g, mem)
+            xw, xo = with_without(g, mem, b, t1, t2, total, overlap[r], True)
+            n1, n2, ntotal = top_two(nuc, mem)
+            n_with, n_without = with_without(nuc, mem, b, n1, n2, ntotal, 0.0, False)
+            tp = thr + own
+            need = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
+            utility_terms(
+                need, w_nuclear[r], n_with, n_without, num[i], agg[0] - col[i], w_affinity[r], w_attitude[r],
+                us_att[r, i], agg[2], eu_att[r, i], agg[3], w_burden[r], spending_norm[b], share[r, i],
+                w_entanglement[r], agg[4], thr, w_neutrality[r], neutrality[r, i], md[b], inertia[r], True, terms, p,
+            )  # fmt: skip
+            pq[p], pi[p] = q, i
+            X[p, 0] = own + xw
+            X[p, 1] = own + xo
+            X[p, 2] = thr
+            G[p, 0] = gamma[r]
+            G[p, 1] = gamma[r]
+            G[p, 2] = gamma[r]
+            p += 1
+    return pq, pi, X, G, terms
+
+
+@njit(cache=True, error_model="numpy")
+def founding_decide(
+    rows, live, willing, pq, pi, XG, terms, noise, w_security, membership_cost, inertia, founding_cost
+):  # fmt: skip
+    """One round of best response: each willing state of the live rows still wants the bloc of the
+    willing if u - inertia - founding cost + noise > 0; ``willing`` is updated in place. Returns the
+    rows whose willing set changed (the others are settled: another round would repeat it).
+    """
+    Q, S = willing.shape
+    still = np.empty(S, dtype=np.bool_)
+    changed = np.empty(live.shape[0], dtype=np.int64)
+    n_changed = 0
+    p = 0
+    for q in live:
+        r = rows[q]
+        still[:] = False
+        while p < pq.shape[0] and pq[p] == q:
+            i = pi[p]
+            security = w_security[r] * (deterrence(XG[p, 0], XG[p, 2]) - deterrence(XG[p, 1], XG[p, 2]))
+            u = utility_sum(security, terms, p, membership_cost[r])
+            u = u - inertia[r] - founding_cost[r]
+            still[i] = u + noise[r, i] > 0.0
+            p += 1
+        diff = False
+        for i in range(S):
+            diff |= still[i] != willing[q, i]
+        if diff:
+            for i in range(S):
+                willing[q, i] = still[i]
+            changed[n_changed] = q
+            n_changed += 1
+    return changed[:n_changed]
+
+
+@njit(cache=True, error_model="numpy")
+def founding_attempts(active, b, keys, step, rate):
+    """Rows where founding bloc b is on the table: inactive and the 'found_attempt:<bloc>' draw below the rate."""
+    R = active.shape[0]
+    rows = np.empty(R, dtype=np.int64)
+    n = 0
+    for r in range(R):
+        if not active[r, b] and uniform(step_base(keys[r], step), 0) < rate[r]:
+            rows[n] = r
+            n += 1
+    return rows[:n]
+
+
+@njit(cache=True, error_model="numpy")
+def founding_outcome(rows, willing, eligible, b, power_, min_founders, min_power_share, founders, founded):
+    """The willing found the bloc if they are enough and hold enough of the eligible states' power."""
+    S = willing.shape[1]
+    for q in range(rows.shape[0]):
+        r = rows[q]
+        n = 0
+        p_all = 0.0
+        p_will = 0.0
+        for i in range(S):
+            if eligible[i, b]:
+                p_all += power_[r, i]
+            if willing[q, i]:
+                p_will += power_[r, i]
+                n += 1
+        if n >= min_founders and p_will >= min_power_share * p_all:
+            founded[r, b] = True
+            for i in range(S):
+                founders[r, i, b] = willing[q, i]
+
+
+# ------------------------------------------------------------------ 9. commit
+@njit(cache=True, error_model="numpy")
+def commit(
+    member, leaving, admitted, founders, founded, active, formed, integration, integration_max, growth, step, changed
+):  # fmt: skip
+    """Memberships change together; founded blocs become active; integration grows (in place).
+
+    ``changed[r]`` tells whether replicate r's memberships changed.
+    """
+    R, B = active.shape
+    m, lv, ad, fo = member.reshape(-1), leaving.reshape(-1), admitted.reshape(-1), founders.reshape(-1)
+    for x in range(m.shape[0]):
+        m[x] = (m[x] & ~lv[x]) | ad[x] | fo[x]
+    lv8, ad8, fo8 = lv.view(np.uint8), ad.view(np.uint8), fo.view(np.uint8)
+    n = m.shape[0] // R
+    for r in range(R):
+        # an exit (of a member), an admission (of a non-member) or a founding changes the replicate
+        total = 0
+        base = r * n
+        for x in range(n):
+            total += lv8[base + x] + ad8[base + x] + fo8[base + x]
+        changed[r] = total != 0
+        for b in range(B):
+            if founded[r, b]:
+                formed[r, b] = step
+                active[r, b] = True
+                changed[r] = True
+            if active[r, b]:
+                x = integration[r, b] + growth[b]
+                integration[r, b] = integration_max[b] if integration_max[b] <= x else x
+
+
+@njit(cache=True, error_model="numpy")
+def record(effective, member, active, trajectory, members_trajectory, k):
+    """Effective bloc power and member counts of step ``k`` into the trajectories."""
+    R, S, B = member.shape
+    for r in range(R):
+        for b in range(B):
+            trajectory[r, k, b] = np.float32(effective[r, b])
+            c = 0
+            if active[r, b]:
+                for i in range(S):
+                    if member[r, i, b]:
+                        c += 1
+            members_trajectory[r, k, b] = c

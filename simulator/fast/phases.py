@@ -1,0 +1,308 @@
+"""The phases of simulator.phases on compiled kernels: same order, same draws, bit-identical results.
+
+Shocks and everything that records events stay on the numpy path (a model that records events
+runs the numpy backend). Powers and logarithms are evaluated by numpy between two kernels, on
+arrays of arguments the first kernel prepares (see simulator.fast.kernels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from simulator import phases as ref
+from simulator.fast import kernels as k
+from simulator.mechanisms.utility import BlocView
+from simulator.rng import _GOLDEN, mix, stream_key
+
+FOUNDING_ROUNDS = ref.FOUNDING_ROUNDS
+
+
+class Context:
+    """Per-model constants and caches of the compiled path (world arrays in kernel-ready form)."""
+
+    def __init__(self, m):
+        w, n = m.world, m.norms
+        self.keys: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.founding_noise: dict[int, np.ndarray] = {}
+        self.affinity_t: tuple | None = None
+        self.threat_nz: tuple | None = None
+        self.combat = w.combat.astype(np.float64)
+        self.equipment = 0.5 * (w.tanks / n.tanks + w.aircraft / n.aircraft)
+        self.gdp_share = w.gdp_usd_bn / n.gdp
+        self.pop_share = w.population_m / n.population
+        self.eligible = np.ascontiguousarray(w.eligible)
+        self.open_blocs = np.flatnonzero(w.dynamic).astype(np.int64)
+        self.us = w.state_index("USA")
+        self.no_veto = np.zeros((1, 1, 1, 1), dtype=bool)
+
+    def buffer(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+        """A work array reused from step to step (no allocation, no page faults); contents undefined."""
+        buf = self.buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self.buffers[name] = np.empty(shape, dtype=dtype)
+        return buf
+
+    def cleared(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+        """``buffer`` filled with zeros."""
+        buf = self.buffer(name, shape, dtype)
+        buf.fill(0)
+        return buf
+
+    def rep_keys(self, m, stream: str) -> np.ndarray:
+        """(R,) replicate keys of a named stream (as simulator.rng.Streams computes them)."""
+        key = self.keys.get(stream)
+        if key is None:
+            with np.errstate(over="ignore"):
+                key = mix(m.streams.replicates * _GOLDEN + stream_key(m.streams.seed, stream))
+            self.keys[stream] = key
+        return key
+
+
+def context(m) -> Context:
+    ctx = getattr(m, "_fast", None)
+    if ctx is None:
+        ctx = m._fast = Context(m)
+    return ctx
+
+
+def _affinity(st) -> tuple[np.ndarray, np.ndarray]:
+    """Affinity as (K, S, S) with a row index per replicate: one shared matrix or one per replicate."""
+    a = st.affinity
+    if a.ndim == 3 and a.strides[0] == 0:
+        return np.ascontiguousarray(a[:1]), np.zeros(a.shape[0], dtype=np.int64)
+    a = np.ascontiguousarray(a)
+    return a, np.arange(a.shape[0], dtype=np.int64)
+
+
+def _affinity_t(m) -> tuple[np.ndarray, np.ndarray]:
+    """Transposed affinity [k, j, i] = a_ij (K, S, S) and the matrix k of each replicate.
+
+    Cached until the affinities change (every change goes through phases._add_affinity, which
+    replaces the threat weights). Symmetric matrices (the usual case) are their own transpose.
+    """
+    st = m.state
+    c = context(m)
+    key = (id(st.affinity), id(st.threat_wt))
+    if c.affinity_t is None or c.affinity_t[0] != key:
+        a = st.affinity
+        if a.ndim == 3 and a.strides[0] == 0:  # the world's matrix, shared by every replicate
+            t = np.ascontiguousarray(a[0].T)[None]
+            rows = np.zeros(a.shape[0], dtype=np.int64)
+        else:
+            a = np.ascontiguousarray(a)
+            t = a if np.array_equal(a, a.transpose(0, 2, 1)) else np.ascontiguousarray(a.transpose(0, 2, 1))
+            rows = np.arange(a.shape[0], dtype=np.int64)
+        c.affinity_t = (key, t, rows, st.threat_wt)  # holding threat_wt keeps its id unique
+    return c.affinity_t[1], c.affinity_t[2]
+
+
+# ------------------------------------------------------------------ 2. spending
+def spending(m, t: int) -> None:
+    st, w = m.state, m.world
+    p = m.params
+    share = np.ascontiguousarray(st.share, dtype=np.float64)
+    capital = np.ascontiguousarray(st.capital, dtype=np.float64)
+    k.spending(
+        st.member, st.active, w.spending_norm, w.share0, st.threat, st.threat0, st.spend_factor, st.spend_fixed,
+        p["threat_response"], p["norm_pull"], p["fiscal_cap"], p["spending_adjustment"], p["capital_depreciation"],
+        w.gdp_usd_bn, share, capital,
+    )  # fmt: skip
+    st.share, st.capital = share, capital
+
+
+# ------------------------------------------------------------------ 3-5. power, threat, blocs
+def power(m, t: int) -> None:
+    st, w, n = m.state, m.world, m.norms
+    c = context(m)
+    p = m.params
+    out = c.buffer("power", st.capital.shape)
+    k.power(
+        st.capital, st.mobilisation, n.quarterly_spend, p["capital_depreciation"], c.combat, p["combat_quality"],
+        w.active_k, w.reserve_k, p["reserve_weight"], n.active, n.reserve, c.equipment, c.gdp_share, c.pop_share,
+        p["w_capital"], p["w_personnel"], p["w_equipment"], p["w_economy"], p["w_population"], out,
+    )  # fmt: skip
+    st.power = out
+
+
+def threat(m, t: int) -> None:
+    st = m.state
+    c = context(m)
+    wt = st.threat_wt
+    out = c.buffer("threat", st.power.shape)
+    if wt.ndim == 2:  # one weight matrix: its non-zeros, by source
+        if c.threat_nz is None or c.threat_nz[0] is not wt:
+            j, i = np.nonzero(wt)  # row-major: increasing j, then i
+            c.threat_nz = (wt, j.astype(np.int64), i.astype(np.int64), np.ascontiguousarray(wt[j, i]))
+        _, j, i, weight = c.threat_nz
+        k.threat_shared(j, i, weight, st.power, st.threat_scale, out)
+    else:
+        sources = np.flatnonzero((wt != 0.0).any(axis=(0, 2))).astype(np.int64)
+        k.threat(wt, np.arange(m.R, dtype=np.int64), sources, st.power, st.threat_scale, out)
+    st.threat = out
+
+
+def blocs(m, t: int, changed: np.ndarray | None = None) -> None:
+    """Bloc aggregates (all replicates, or only the loss where ``changed`` is False)."""
+    st, w = m.state, m.world
+    c = context(m)
+    R, S, B = st.member.shape
+    if changed is None:
+        changed = c.buffer("all", (R,), bool)
+        changed.fill(True)
+    contrib = c.buffer("contrib", (R, S, B))
+    raw, hhi, loss, effective, umbrella, us_share, eu_share, tbar = (
+        c.buffer(name, (R, B))
+        for name in ("raw", "hhi", "loss", "effective", "umbrella", "us_share", "eu_share", "tbar")
+    )
+    k.bloc_view(
+        st.member, np.ascontiguousarray(st.commitment), st.power, st.active, np.ascontiguousarray(st.integration),
+        m.params["coordination_loss_max"], st.threat, w.own_nuclear, w.eu_member, c.us, changed,
+        contrib, raw, hhi, loss, effective, umbrella, us_share, eu_share, tbar,
+    )  # fmt: skip
+    st.view = BlocView(st.member, contrib, raw, loss, effective, umbrella, us_share, eu_share, tbar)
+    st.contrib, st.raw, st.loss, st.effective, st.umbrella = contrib, raw, loss, effective, umbrella
+
+
+def refresh_power(m) -> None:
+    power(m, 0)
+    threat(m, 0)
+    blocs(m, 0)
+
+
+# ------------------------------------------------------------------ 6. choices
+def choices(m, t: int) -> None:
+    st, w = m.state, m.world
+    c = context(m)
+    p = m.params
+    R, S, B = st.member.shape
+    st.leaving = c.cleared("leaving", (R, S, B), bool)
+    st.applying = c.cleared("applying", (R, S, B), bool)
+    ob = c.open_blocs
+    if len(ob) == 0:
+        return
+    keys = np.stack([c.rep_keys(m, f"choice:{w.bloc_codes[b]}") for b in ob])
+    v = st.view
+    rr, ii, needed, offset, X, G, logit = k.choice_bases(
+        c.rep_keys(m, "revise"), p["revision_rate"], t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
+        v.contrib, v.raw, v.loss, w.mutual_defence, p["overlap_value"], st.power, st.threat, p["csf_exponent"], keys,
+    )  # fmt: skip
+    if len(rr) == 0:
+        return
+    XG = np.power(X, G)
+    LOG = np.log(logit)
+    aff, arow = _affinity(st)
+    k.choice_decide(
+        rr, ii, ob, needed, offset, XG, LOG, st.member, v.contrib, v.raw, v.umbrella, v.us_share, v.eu_share, v.tbar,
+        w.mutual_defence, w.spending_norm, w.own_nuclear, aff, arow, st.power, st.threat, st.share, st.us_attitude,
+        st.eu_attitude, st.neutrality, p["w_security"], p["w_nuclear"], p["w_affinity"], p["w_attitude"],
+        p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"], p["choice_noise"],
+        st.leaving, st.applying,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ 7. admission
+def admission(m, t: int) -> None:
+    st, w = m.state, m.world
+    c = context(m)
+    p = m.params
+    R, S, B = st.member.shape
+    st.admitted = c.cleared("admitted", (R, S, B), bool)
+    keys = np.stack([c.rep_keys(m, f"vote:{code}") for code in w.bloc_codes])
+    ab, ar, aa, logit = k.applications(st.applying, st.member, w.admission, w.leader, keys)
+    if len(ab) == 0:
+        return
+    LOG = np.log(logit)
+    aff, arow = _affinity(st)
+    veto = st.veto if st.veto is not None else c.no_veto
+    k.admission_votes(
+        ab, ar, aa, LOG, st.member, st.contrib, st.threat, aff, arow, veto, st.veto is not None, w.admission,
+        w.leader, w.mutual_defence, p["vote_noise"], p["w_vote_entanglement"], p["veto_threshold"],
+        p["qmv_states"], p["qmv_power"], st.admitted,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ 8. founding
+def _founding_noise(m, b: int) -> np.ndarray:
+    """(R, S) persistent founding stances for bloc b (drawn at step -1; computed once per model)."""
+    c = context(m)
+    noise = c.founding_noise.get(b)
+    if noise is None:
+        R, S = m.R, m.world.n_states
+        rows = np.arange(R)
+        cells = np.broadcast_to(np.arange(S), (R, S))
+        draws = m.streams.logistic_at(f"found:{m.world.bloc_codes[b]}", -1, rows, cells)
+        noise = c.founding_noise[b] = np.ascontiguousarray(draws * m.params["founding_noise"][:, None])
+    return noise
+
+
+def founding(m, t: int) -> None:
+    st, w = m.state, m.world
+    c = context(m)
+    p = m.params
+    st.founders = c.cleared("founders", st.member.shape, bool)
+    c.founded = c.cleared("founded", st.active.shape, bool)
+    v = st.view
+    for b in np.flatnonzero(w.min_founders > 0):
+        code = w.bloc_codes[b]
+        rows = k.founding_attempts(st.active, b, c.rep_keys(m, f"found_attempt:{code}"), t, p["founding_rate"])
+        if len(rows) == 0:
+            continue
+        aff_t, arow_all = _affinity_t(m)
+        arow_t = arow_all[rows]
+        noise = _founding_noise(m, b)
+        willing = np.repeat(w.eligible[None, :, b], len(rows), axis=0)
+        live = np.arange(len(rows), dtype=np.int64)
+        for _ in range(FOUNDING_ROUNDS):
+            pq, pi, X, G, terms = k.founding_prepare(
+                rows, live, willing, b, st.member, v.contrib, v.raw, v.loss, v.umbrella, w.mutual_defence,
+                p["overlap_value"], w.spending_norm, w.own_nuclear, aff_t, arow_t, st.power, st.threat, st.share,
+                st.us_attitude, st.eu_attitude, st.neutrality, st.integration, p["coordination_loss_max"],
+                w.eu_member, c.us, p["csf_exponent"], p["w_nuclear"], p["w_affinity"], p["w_attitude"],
+                p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["inertia"],
+            )  # fmt: skip
+            XG = np.power(X, G)
+            live = k.founding_decide(
+                rows, live, willing, pq, pi, XG, terms, noise, p["w_security"], p["membership_cost"], p["inertia"],
+                p["founding_cost"],
+            )  # fmt: skip
+            if len(live) == 0:
+                break
+        k.founding_outcome(
+            rows, willing, c.eligible, b, st.power, w.min_founders[b], w.min_power_share[b], st.founders, c.founded
+        )  # fmt: skip
+
+
+# ------------------------------------------------------------------ 9. commit
+def commit(m, t: int) -> None:
+    st, w = m.state, m.world
+    c = context(m)
+    st.integration = np.ascontiguousarray(st.integration)
+    changed = c.buffer("changed", (m.R,), bool)
+    k.commit(
+        st.member, st.leaving, st.admitted, st.founders, c.founded, st.active, st.formed, st.integration,
+        w.integration_max, w.integration_growth, t, changed,
+    )  # fmt: skip
+    blocs(m, t, changed)
+
+
+def record(m, step: int) -> None:
+    """Per-step trajectories (model._record on the compiled path)."""
+    st = m.state
+    k.record(st.effective, st.member, st.active, m.trajectory, m.members_trajectory, step)
+
+
+PHASES: list[tuple[str, Callable]] = [
+    ("shocks", ref.shocks),
+    ("spending", spending),
+    ("power", power),
+    ("threat", threat),
+    ("blocs", blocs),
+    ("choices", choices),
+    ("admission", admission),
+    ("founding", founding),
+    ("commit", commit),
+]
+assert [name for name, _ in PHASES] == [name for name, _ in ref.PHASES]

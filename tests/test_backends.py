@@ -1,0 +1,88 @@
+"""Equivalence: the compiled (numba) backend equals the numpy path bit for bit, on every scenario."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulator.fast import ENV_VAR, default_backend, numba_available, resolve_backend
+from simulator.model import AllianceModel
+from simulator.scenario import Scenario, load_scenario, load_scenario_text
+from tests.test_reference import STRESS
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+CASES = [pytest.param(path, id=path.stem) for path in SCENARIOS] + [pytest.param("stress", id="stress")]
+REPLICATES = np.arange(24)
+STATE = (
+    "member", "active", "formed", "commitment", "share", "capital", "power", "threat", "effective", "raw", "loss",
+    "umbrella", "integration", "affinity", "threat_scale", "spend_factor", "fired", "barred",
+)  # fmt: skip
+
+needs_numba = pytest.mark.skipif(not numba_available(), reason="numba is not installed")
+
+
+@cache
+def scenario(case: Path | str) -> Scenario:
+    return load_scenario_text(STRESS, "stress.yaml") if case == "stress" else load_scenario(case)
+
+
+def assert_same_run(a: AllianceModel, b: AllianceModel) -> None:
+    """Two models of the same replicates ended in the same state, step by step, to the last bit."""
+    assert np.array_equal(a.replicates, b.replicates)
+    for name in STATE:
+        assert np.array_equal(getattr(a.state, name), getattr(b.state, name), equal_nan=True), name
+    assert np.array_equal(a.trajectory, b.trajectory), "effective bloc power per step"
+    assert np.array_equal(a.members_trajectory, b.members_trajectory), "member counts per step"
+
+
+@needs_numba
+@pytest.mark.parametrize("case", CASES)
+def test_numba_equals_numpy(case):
+    sc = scenario(case)
+    ref = AllianceModel(sc, replicates=REPLICATES, backend="numpy").run()
+    fast = AllianceModel(sc, replicates=REPLICATES, backend="numba").run()
+    assert (ref.backend, fast.backend) == ("numpy", "numba")
+    assert_same_run(ref, fast)
+
+
+@needs_numba
+def test_event_log_of_a_compiled_run_is_the_numpy_run_with_events():
+    """Recording events runs the numpy path; its states and log match the compiled run's replicates."""
+    sc = scenario("stress")
+    fast = AllianceModel(sc, replicates=REPLICATES, backend="numba").run()
+    logged = AllianceModel(sc, replicates=REPLICATES, backend="numba", record_events=True).run()
+    plain = AllianceModel(sc, replicates=REPLICATES, backend="numpy", record_events=True).run()
+    assert logged.backend == "numpy" and logged.events
+    assert_same_run(fast, logged)
+    assert logged.events == plain.events
+
+
+@needs_numba
+@pytest.mark.parametrize("case", ["stress", ROOT / "scenarios" / "us_exit.yaml"], ids=["stress", "us_exit"])
+def test_numba_replicate_alone_equals_in_a_block(case):
+    sc = scenario(case)
+    block = AllianceModel(sc, replicates=np.arange(40), backend="numba").run()
+    part = AllianceModel(sc, replicates=np.arange(7, 19), backend="numba").run()
+    alone = AllianceModel(sc, replicates=np.array([31]), backend="numba").run()
+    for rows, other in ((np.arange(7, 19), part), (np.array([31]), alone)):
+        for name in ("member", "active", "formed", "share", "capital", "power", "effective"):
+            assert np.array_equal(getattr(block.state, name)[rows], getattr(other.state, name)), name
+        assert np.array_equal(block.trajectory[rows], other.trajectory)
+
+
+def test_backend_choice(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert default_backend() == ("numba" if numba_available() else "numpy")
+    assert resolve_backend("numpy") == "numpy"
+    assert resolve_backend("numba") == ("numba" if numba_available() else "numpy")
+    monkeypatch.setenv(ENV_VAR, "numpy")
+    assert default_backend() == "numpy"
+    monkeypatch.setenv(ENV_VAR, "fortran")
+    with pytest.raises(ValueError, match="valid backends"):
+        default_backend()
+    with pytest.raises(ValueError, match="unknown backend"):
+        resolve_backend("cuda")
