@@ -126,6 +126,12 @@ class AllianceModel(mesa.Model):
         self.phase_seconds: dict[str, float] = {}
         for i, code in enumerate(self.world.codes):
             StateAgent(self, i, code)
+        # Mesa 3.3 keeps every model alive in the class-level id counter Agent._ids (mesa#3179,
+        # fixed upstream by mesa#3180): drop ours once the agents exist, so that a finished block
+        # is freed and memory stays bounded by the block size. No agent is created after this.
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
         self.state = self._initial_state()
         self.trajectory = (
             np.zeros((len(reps), scenario.steps + 1, self.world.n_blocs), dtype=np.float32) if record_steps else None
