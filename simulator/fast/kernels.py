@@ -687,11 +687,15 @@ def founding_prepare(
 
 @njit(cache=True, error_model="numpy")
 def founding_decide(
-    rows, live, willing, pq, pi, XG, terms, noise, w_security, membership_cost, inertia, founding_cost
+    rows, live, willing, pq, pi, XG, terms, noise, w_security, membership_cost, inertia, founding_cost, eligible, b,
+    power_, min_founders, min_power_share,
 ):  # fmt: skip
     """One round of best response: each willing state of the live rows still wants the bloc of the
     willing if u - inertia - founding cost + noise > 0; ``willing`` is updated in place. Returns the
-    rows whose willing set changed (the others are settled: another round would repeat it).
+    rows whose willing set changed and can still found the bloc. A settled row would repeat itself;
+    a row whose willing states are already too few or too weak (founding_outcome) stays so, since
+    the willing set only shrinks and its power, a sum of non-negative terms in index order, with
+    it: further rounds cannot change its outcome.
     """
     Q, S = willing.shape
     still = np.empty(S, dtype=np.bool_)
@@ -709,13 +713,22 @@ def founding_decide(
             still[i] = u + noise[r, i] > 0.0
             p += 1
         diff = False
+        n = 0
+        p_all = 0.0
+        p_still = 0.0
         for i in range(S):
             diff |= still[i] != willing[q, i]
+            n += still[i]
+            if eligible[i, b]:
+                p_all += power_[r, i]
+            if still[i]:
+                p_still += power_[r, i]
         if diff:
             for i in range(S):
                 willing[q, i] = still[i]
-            changed[n_changed] = q
-            n_changed += 1
+            if n >= min_founders and p_still >= min_power_share * p_all:
+                changed[n_changed] = q
+                n_changed += 1
     return changed[:n_changed]
 
 

@@ -266,7 +266,7 @@ def founding(m, t: int) -> None:
             XG = np.power(X, G)
             live = k.founding_decide(
                 rows, live, willing, pq, pi, XG, terms, noise, p["w_security"], p["membership_cost"], p["inertia"],
-                p["founding_cost"],
+                p["founding_cost"], c.eligible, b, st.power, w.min_founders[b], w.min_power_share[b],
             )  # fmt: skip
             if len(live) == 0:
                 break
