@@ -30,6 +30,7 @@ class BlockResult:
     members_sum: np.ndarray  # (T+1, B) sums of member counts
     phase_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    backend: str = "numpy"  # the engine path that ran the block (simulator.fast.resolve_backend)
 
 
 @functools.lru_cache(maxsize=8)
@@ -58,6 +59,7 @@ def run_block(scenario: Scenario, seed: int, start: int, stop: int) -> BlockResu
         members_sum=model.members_trajectory.sum(axis=0).astype(np.float64),
         phase_seconds=dict(model.phase_seconds),
         seconds=time.perf_counter() - t0,
+        backend=model.backend,
     )
 
 
