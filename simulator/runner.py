@@ -63,11 +63,13 @@ def run_scenario(
     with atomic_directory(out_dir, overwrite) as tmp:
         writer = ReplicateWriter(tmp / "replicates.parquet")
         steps = StepAccumulator()
+        backends: set[str] = set()
         t0 = time.perf_counter()
         try:
             for block in iterate_blocks(scenario, seed, blocks, workers):
                 writer.write(block.columns)
                 steps.add(block)
+                backends.add(block.backend)
                 if progress:
                     progress(block.stop - block.start)
         finally:
@@ -97,6 +99,7 @@ def run_scenario(
             "phase_seconds": steps.phase_seconds,
         }
         man = manifest(scenario, seed, n, block_size, workers, started, timings)
+        man["backend"] = ",".join(sorted(backends))
         write_json(tmp / "manifest.json", man)
     return RunInfo(Path(out_dir), summary, man)
 

@@ -88,10 +88,22 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="draw figures into RUN_DIR/figures")] = True,
     force: Annotated[bool, typer.Option("--force", help="replace an existing run directory")] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend", help="engine path: numba (compiled, default when installed) or numpy; results are identical"
+        ),
+    ] = None,
 ) -> None:
     """Run the Monte Carlo ensemble of a scenario; print the summary and write a run directory."""
+    from simulator.fast import BACKENDS, ENV_VAR
     from simulator.runner import run_scenario
     from simulator.scenario import load_scenario
+
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise InputError(f"--backend {backend!r}: valid backends are {', '.join(BACKENDS)}")
+        os.environ[ENV_VAR] = backend  # inherited by worker processes
 
     overrides = list(sets or [])
     if steps is not None:
@@ -123,7 +135,7 @@ def run(
     print_summary(info.summary)
     rate = info.manifest["timings"]["replicates_per_second"]
     console.print(
-        f"Results in [bold]{info.out_dir}[/] ({n:,} replicates, {rate:,.0f} replicates/s). "
+        f"Results in [bold]{info.out_dir}[/] ({n:,} replicates, {rate:,.0f} replicates/s, {info.manifest['backend']} backend). "
         f"Next: sim report {info.out_dir}",
         highlight=False,
     )
