@@ -5,6 +5,7 @@ Each command group has its own module in this package; they register on ``app`` 
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -20,7 +21,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output (files, CI logs) gets wide tables instead of rich's 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", "140")))
 err_console = Console(stderr=True)
 
 

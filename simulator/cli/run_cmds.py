@@ -24,7 +24,9 @@ def _fmt_p(d: dict) -> str:
 def _fmt_q(d: dict, digits: int = 1) -> str:
     if d.get("median") is None:
         return "-"
-    return f"{d['median']:,.{digits}f} [{d['q05']:,.{digits}f}, {d['q95']:,.{digits}f}]"
+    if d["q05"] == d["q95"]:
+        return f"{d['median']:,.{digits}f}"
+    return f"{d['median']:,.{digits}f} [{d['q05']:,.{digits}f}-{d['q95']:,.{digits}f}]"
 
 
 LABELS = {
@@ -52,12 +54,13 @@ def print_summary(summary: dict) -> None:
         label = LABELS.get(key, key.replace("_in_euro_alliance", " in the European alliance"))
         t.add_row(label, _fmt_p(d) if d["kind"] == "probability" else _fmt_q(d))
     console.print(t)
-    b = Table(title="Blocs at the end of the horizon (probability active; medians with 5-95% ranges)")
-    for col in ("Bloc", "Active", "Members", "Effective power", "Ratio vs adversary", "Spending US$ bn/yr"):
-        b.add_column(col, justify="left" if col == "Bloc" else "right")
+    b = Table(title="Blocs at the end of the horizon: P(active) and medians [5-95%]")
+    for col in ("Bloc", "Active", "Members", "Eff. power", "vs adversary", "US$ bn/yr"):
+        b.add_column(col, justify="left" if col == "Bloc" else "right", no_wrap=True)
     for code, d in summary["blocs"].items():
+        act = d["active"]
         b.add_row(
-            f"{code}", _fmt_p(d["active"]), _fmt_q(d["members"], 0), _fmt_q(d["effective_power"]),
+            code, f"{act['p']:.0%}", _fmt_q(d["members"], 0), _fmt_q(d["effective_power"]),
             _fmt_q(d["power_ratio"], 2), _fmt_q(d["spending_usd_bn"], 0),
         )  # fmt: skip
     console.print(b)
