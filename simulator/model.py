@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
+from simulator import portable
 from simulator.fast import resolve_backend
 from simulator.mechanisms import power as pw
 from simulator.mechanisms import threat as th
@@ -155,9 +156,9 @@ class AllianceModel(mesa.Model):
         capital = spend_q / p["capital_depreciation"][:, None]
         d_km = p["threat_decay_km"]
         if (d_km == d_km[0]).all():  # one decay matrix for the whole ensemble
-            decay = np.exp(-(w.distance_km / d_km[0]))
+            decay = portable.exp(-(w.distance_km / d_km[0]))
         else:
-            decay = np.exp(-(w.distance_km[None, :, :] / d_km[:, None, None]))
+            decay = portable.exp(-(w.distance_km[None, :, :] / d_km[:, None, None]))
         affinity = np.broadcast_to(w.affinity, (R, S, S))  # read-only view; copied on the first relation shock
         st = EnsembleState(
             member=np.broadcast_to(w.members0, (R, S, B)).copy(),

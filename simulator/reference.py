@@ -11,7 +11,8 @@ logistic_at under the same stream names, steps and cells as the vectorised engin
 
 Exactness. The reference reproduces the engine bit for bit: floats are computed in the same
 order and grouping as the vectorised expressions, sums over states run in index order (the
-engine's ``seqsum``), and exp/log/power go through numpy ufuncs exactly as in the engine.
+engine's ``seqsum``), and exp/log/power are simulator.portable's (plain IEEE arithmetic, the
+same on every CPU), one float at a time where the engine takes them elementwise.
 Shared with the engine are only inputs, not dynamics: the world arrays (simulator.world), the
 compiled shock targets (simulator.shocks.compile_shocks), the parameter draws
 (simulator.sampling.sample_parameters for a one-replicate Streams) and two constants of
@@ -20,8 +21,8 @@ simulator.phases (VOTE_STRIDE, FOUNDING_ROUNDS).
 Every reduction over states is sequential on both sides (the affinity term of the utility was
 once ``np.matmul`` and the founding power test ``ndarray.sum``, whose BLAS and pairwise orders a
 loop cannot reproduce; both now add in index order), so tests/test_reference.py asserts exact
-equality. Bit-identity holds on one machine and numpy build: numpy's SIMD exp/log/power may differ
-by an ulp between CPUs, for the engine and the reference alike.
+equality. Since exp/log/power use no libm or SIMD transcendental code, the bits are also the same
+on every CPU.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from types import SimpleNamespace
 import mesa
 import numpy as np
 
+from simulator import portable
 from simulator.mechanisms.admission import CLOSED, LEADER, OPEN, QMV, UNANIMITY
 from simulator.phases import FOUNDING_ROUNDS, VOTE_STRIDE
 from simulator.rng import Streams, logistic_at, uniform_at
@@ -64,8 +66,8 @@ def _two_largest(values: list[float]) -> tuple[float, float]:
 
 def deterrence(x: float, threat: float, gamma: float) -> float:
     """Tullock contest success function x^g / (x^g + T^g); 0.5 when both are zero."""
-    xg = float(np.power(x, gamma))
-    tg = float(np.power(threat, gamma))
+    xg = portable.pow1(x, gamma)
+    tg = portable.pow1(threat, gamma)
     den = xg + tg
     return xg / den if den > 0 else 0.5
 
@@ -146,7 +148,7 @@ class ReferenceState(mesa.Agent):
         self.neutrality = float(world.neutrality[i])
         self.affinity = [float(a) for a in world.affinity[i]]  # my affinity to every state
         decay_km = model.p.threat_decay_km
-        self.decay = [float(np.exp(-(float(d) / decay_km))) for d in world.distance_km[i]]
+        self.decay = [portable.exp1(-(float(d) / decay_km)) for d in world.distance_km[i]]
         self.threat_weight = [0.0] * world.n_states
         for j in range(world.n_states):
             self.refresh_threat_weight(j)

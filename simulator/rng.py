@@ -12,6 +12,8 @@ import hashlib
 
 import numpy as np
 
+from simulator import portable
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -75,7 +77,7 @@ class Streams:
     def logistic_at(self, stream: str, step: int, rows: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """Logistic draws for chosen replicate rows and cells (same values as ``logistic``)."""
         u = self.uniform_at(stream, step, rows, cells)
-        return np.log(u / (1.0 - u))
+        return portable.log(u / (1.0 - u))
 
     def uniform(self, stream: str, step: int, shape: tuple[int, ...] = ()) -> np.ndarray:
         """Uniform draws in (0, 1) of shape (R, *shape)."""
@@ -85,7 +87,7 @@ class Streams:
     def logistic(self, stream: str, step: int, shape: tuple[int, ...] = ()) -> np.ndarray:
         """Standard logistic draws of shape (R, *shape)."""
         u = self.uniform(stream, step, shape)
-        return np.log(u / (1.0 - u))
+        return portable.log(u / (1.0 - u))
 
 
 def uniform_at(seed: int, stream: str, replicate: int, step: int, cell: int) -> float:
@@ -100,5 +102,5 @@ def uniform_at(seed: int, stream: str, replicate: int, step: int, cell: int) -> 
 
 def logistic_at(seed: int, stream: str, replicate: int, step: int, cell: int) -> float:
     """One standard logistic draw, computed on its own."""
-    u = np.float64(uniform_at(seed, stream, replicate, step, cell))
-    return float(np.log(np.array([u / (1.0 - u)]))[0])
+    u = uniform_at(seed, stream, replicate, step, cell)
+    return portable.log1(u / (1.0 - u))

@@ -6,16 +6,19 @@ simulator.mechanisms, in the same order and grouping, with no fast-math: sums ov
 index order (``seqsum``), and products and quotients are grouped as numpy evaluates them left to
 right. Results are therefore bit-identical to the numpy path (tests/test_backends.py).
 
-Transcendental functions (log, pow) are NOT computed here: numpy's SIMD log/pow and the libm
-functions LLVM calls may differ by an ulp. Kernels stop where one is needed and hand numpy an
-array of arguments (the ``*_bases`` and ``*_draws`` kernels); numpy evaluates it; the next kernel
-continues. Random bits are integer SplitMix64 hashes (simulator.rng), exact in any language.
+Transcendental functions (log, pow) are simulator.portable's ``log1`` / ``pow1``, compiled here
+from the very same Python functions (``plog``, ``ppow``): plain IEEE arithmetic plus frexp/ldexp,
+no fast-math, so LLVM neither reorders nor fuses them and they equal the numpy path's
+``portable.log`` / ``portable.power`` (and the reference's) bit for bit, on every CPU. Random bits
+are integer SplitMix64 hashes (simulator.rng), exact in any language.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from simulator import portable
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -25,6 +28,42 @@ _ONE = np.uint64(1)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4  # simulator.mechanisms.admission
+
+
+# ------------------------------------------------------------------ portable transcendentals
+plog = njit(cache=True, error_model="numpy", inline="always")(portable.log1)
+pexp = njit(cache=True, error_model="numpy", inline="always")(portable.exp1)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def ppow(x, g):
+    """portable.pow1 on the compiled log and exp (numba cannot call the Python ones)."""
+    if g == 1.0:
+        return x
+    if not x > 0.0:
+        return 0.0
+    return pexp(g * plog(x))
+
+
+@njit(cache=True, error_model="numpy")
+def log_array(x, out):
+    """out[k] = portable.log1(x[k]) (used by the tests)."""
+    for k in range(x.shape[0]):
+        out[k] = plog(x[k])
+
+
+@njit(cache=True, error_model="numpy")
+def exp_array(x, out):
+    """out[k] = portable.exp1(x[k]) (used by the tests)."""
+    for k in range(x.shape[0]):
+        out[k] = pexp(x[k])
+
+
+@njit(cache=True, error_model="numpy")
+def pow_array(x, g, out):
+    """out[k] = portable.pow1(x[k], g[k]) (used by the tests)."""
+    for k in range(x.shape[0]):
+        out[k] = ppow(x[k], g[k])
 
 
 # ------------------------------------------------------------------ random bits (simulator.rng)
@@ -274,7 +313,7 @@ def with_without(value, member, b, t1, t2, total, overlap, use_overlap):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def deterrence(xg, tg):
-    """Contest success x^g / (x^g + T^g) from the powers (numpy computed them)."""
+    """Contest success x^g / (x^g + T^g) from the powers (``ppow``)."""
     den = xg + tg
     return xg / den if den > 0 else 0.5
 
@@ -428,7 +467,7 @@ def choice_bases(
 
 @njit(cache=True, error_model="numpy")
 def choice_decide(
-    rr, ii, open_b, needed, offset, XG, LOG, member, contrib, raw, umbrella, us_share, eu_share, tbar, md,
+    rr, ii, open_b, needed, offset, X, G, logit, member, contrib, raw, umbrella, us_share, eu_share, tbar, md,
     spending_norm, own_nuclear, affinity, arow, power_, threat_, share, us_att, eu_att, neutrality, w_security,
     w_nuclear, w_affinity, w_attitude, w_burden, w_entanglement, w_neutrality, membership_cost, inertia,
     choice_noise, leaving, applying,
@@ -456,13 +495,13 @@ def choice_decide(
         t1, t2, total = top_two(nuc, mem)
         affinity_sums(affinity, a, i, contrib, r, open_b, needed[p], picks, num)
         o = offset[p]
-        tg = XG[o]
+        tg = ppow(X[o], G[o])
         o += 1
         for k in range(nb):
             if not needed[p, k]:
                 continue
             b = open_b[k]
-            security = w_security[r] * (deterrence(XG[o], tg) - deterrence(XG[o + 1], tg))
+            security = w_security[r] * (deterrence(ppow(X[o], G[o]), tg) - deterrence(ppow(X[o + 1], G[o + 1]), tg))
             o += 2
             n_with, n_without = with_without(nuc, mem, b, t1, t2, total, 0.0, False)
             utility_terms(
@@ -472,7 +511,7 @@ def choice_decide(
                 md[b], inertia[r], mem[b], terms, 0,
             )  # fmt: skip
             u = utility_sum(security, terms, 0, membership_cost[r])
-            val = u + LOG[p, k] * choice_noise[r]
+            val = u + plog(logit[p, k]) * choice_noise[r]
             if mem[b]:
                 leaving[r, i, b] = val < 0.0
             else:
@@ -515,7 +554,7 @@ def applications(applying, member, admission, leader, keys):
 
 @njit(cache=True, error_model="numpy")
 def admission_votes(
-    ab, ar, aa, LOG, member, contrib, threat_, affinity, arow, veto, has_veto, admission, leader, md, vote_noise,
+    ab, ar, aa, logit, member, contrib, threat_, affinity, arow, veto, has_veto, admission, leader, md, vote_noise,
     w_vote_entanglement, veto_threshold, qmv_states, qmv_power, admitted,
 ):  # fmt: skip
     """Members vote on each application by the bloc's rule; a declared veto blocks it (admitted set in place)."""
@@ -543,7 +582,7 @@ def admission_votes(
                 over = ta - tv
                 risk = (over if over > 0.0 else 0.0) / (tot if tot > 0 else 1.0) * md[b] * w_vote_entanglement[r]
                 score = affinity[arow[r], j, a] - risk
-                yes = (score + LOG[k, j] * vote_noise[r] > veto_threshold[r]) and not vetoed
+                yes = (score + plog(logit[k, j]) * vote_noise[r] > veto_threshold[r]) and not vetoed
             if j == lead and voter:
                 leader_yes = yes
             pv = contrib[r, j, b] if voter else 0.0
@@ -687,7 +726,7 @@ def founding_prepare(
 
 @njit(cache=True, error_model="numpy")
 def founding_decide(
-    rows, live, willing, pq, pi, XG, terms, noise, w_security, membership_cost, inertia, founding_cost, eligible, b,
+    rows, live, willing, pq, pi, X, G, terms, noise, w_security, membership_cost, inertia, founding_cost, eligible, b,
     power_, min_founders, min_power_share,
 ):  # fmt: skip
     """One round of best response: each willing state of the live rows still wants the bloc of the
@@ -707,7 +746,8 @@ def founding_decide(
         still[:] = False
         while p < pq.shape[0] and pq[p] == q:
             i = pi[p]
-            security = w_security[r] * (deterrence(XG[p, 0], XG[p, 2]) - deterrence(XG[p, 1], XG[p, 2]))
+            tg = ppow(X[p, 2], G[p, 2])
+            security = w_security[r] * (deterrence(ppow(X[p, 0], G[p, 0]), tg) - deterrence(ppow(X[p, 1], G[p, 1]), tg))
             u = utility_sum(security, terms, p, membership_cost[r])
             u = u - inertia[r] - founding_cost[r]
             still[i] = u + noise[r, i] > 0.0

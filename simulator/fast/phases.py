@@ -1,8 +1,7 @@
 """The phases of simulator.phases on compiled kernels: same order, same draws, bit-identical results.
 
 Shocks and everything that records events stay on the numpy path (a model that records events
-runs the numpy backend). Powers and logarithms are evaluated by numpy between two kernels, on
-arrays of arguments the first kernel prepares (see simulator.fast.kernels).
+runs the numpy backend). Powers and logarithms are simulator.portable's, compiled into the kernels.
 """
 
 from __future__ import annotations
@@ -191,11 +190,9 @@ def choices(m, t: int) -> None:
     )  # fmt: skip
     if len(rr) == 0:
         return
-    XG = np.power(X, G)
-    LOG = np.log(logit)
     aff, arow = _affinity(st)
     k.choice_decide(
-        rr, ii, ob, needed, offset, XG, LOG, st.member, v.contrib, v.raw, v.umbrella, v.us_share, v.eu_share, v.tbar,
+        rr, ii, ob, needed, offset, X, G, logit, st.member, v.contrib, v.raw, v.umbrella, v.us_share, v.eu_share, v.tbar,
         w.mutual_defence, w.spending_norm, w.own_nuclear, aff, arow, st.power, st.threat, st.share, st.us_attitude,
         st.eu_attitude, st.neutrality, p["w_security"], p["w_nuclear"], p["w_affinity"], p["w_attitude"],
         p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"], p["choice_noise"],
@@ -214,11 +211,10 @@ def admission(m, t: int) -> None:
     ab, ar, aa, logit = k.applications(st.applying, st.member, w.admission, w.leader, keys)
     if len(ab) == 0:
         return
-    LOG = np.log(logit)
     aff, arow = _affinity(st)
     veto = st.veto if st.veto is not None else c.no_veto
     k.admission_votes(
-        ab, ar, aa, LOG, st.member, st.contrib, st.threat, aff, arow, veto, st.veto is not None, w.admission,
+        ab, ar, aa, logit, st.member, st.contrib, st.threat, aff, arow, veto, st.veto is not None, w.admission,
         w.leader, w.mutual_defence, p["vote_noise"], p["w_vote_entanglement"], p["veto_threshold"],
         p["qmv_states"], p["qmv_power"], st.admitted,
     )  # fmt: skip
@@ -263,9 +259,8 @@ def founding(m, t: int) -> None:
                 w.eu_member, c.us, p["csf_exponent"], p["w_nuclear"], p["w_affinity"], p["w_attitude"],
                 p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["inertia"],
             )  # fmt: skip
-            XG = np.power(X, G)
             live = k.founding_decide(
-                rows, live, willing, pq, pi, XG, terms, noise, p["w_security"], p["membership_cost"], p["inertia"],
+                rows, live, willing, pq, pi, X, G, terms, noise, p["w_security"], p["membership_cost"], p["inertia"],
                 p["founding_cost"], c.eligible, b, st.power, w.min_founders[b], w.min_power_share[b],
             )  # fmt: skip
             if len(live) == 0:

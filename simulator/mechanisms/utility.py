@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator import portable
 from simulator.mechanisms import blocs as bl
 from simulator.mechanisms import seqsum
 
@@ -63,9 +64,12 @@ class StateView:
 
 
 def deterrence(x: np.ndarray, threat: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """Tullock contest success function: x^g / (x^g + T^g); 1 when there is no threat."""
-    xg = np.power(x, gamma)
-    tg = np.power(threat, gamma)
+    """Tullock contest success function: x^g / (x^g + T^g); 1 when there is no threat.
+
+    The powers are simulator.portable.power (exact for g == 1, identical on every CPU).
+    """
+    xg = portable.power(x, gamma)
+    tg = portable.power(threat, gamma)
     den = xg + tg
     return np.where(den > 0, xg / np.where(den > 0, den, 1.0), 0.5)
 
