@@ -9,6 +9,7 @@ import pandas as pd
 
 from analysis import stats
 from analysis.rundata import RunData
+from simulator.outcomes import key_outcomes
 
 LABELS = {
     "euro_alliance_formed": "European alliance without the US formed",
@@ -31,21 +32,6 @@ BLOC_FIELDS = {
     "personnel_k": "active personnel (thousands)",
     "warheads": "nuclear warheads",
 }
-HEADLINE_FIRST = [
-    "euro_alliance_formed",
-    "euro_alliance_step",
-    "euro_alliance_members",
-    "euro_alliance_power",
-    "euro_alliance_power_if_formed",
-    "euro_alliance_power_ratio",
-]
-HEADLINE_LAST = [
-    "us_in_nato",
-    "bruegel_extra_spending_eur_bn",
-    "bruegel_spending_gap_eur_bn",
-    "bruegel_troop_equivalents_k",
-    "bruegel_troop_gap_k",
-]
 
 
 def label(name: str) -> str:
@@ -61,9 +47,8 @@ def label(name: str) -> str:
 
 
 def headline_outcomes(columns: list[str]) -> list[str]:
-    """The key outcomes present in a run, in display order."""
-    keyed = [c for c in columns if c.endswith("_in_euro_alliance")]
-    return [c for c in HEADLINE_FIRST + keyed + HEADLINE_LAST if c in columns]
+    """The headline outcomes present in ``columns``, in display order (as in the run summary)."""
+    return key_outcomes(list(columns))
 
 
 def fmt_probability(d: dict) -> str:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from simulator.errors import InputError, suggest
 from simulator.params import PARAMS
-from simulator.yamlio import LocatedDoc, load_yaml_file, load_yaml_text, pydantic_errors
+from simulator.yamlio import LocatedDoc, document_path, load_yaml_file, load_yaml_text, pydantic_errors
 
 Target = str | list[str]
 
@@ -504,21 +504,7 @@ def _validation_error(doc: LocatedDoc, exc: ValidationError) -> InputError:
 
 
 def _drop_tags(doc: LocatedDoc, loc: tuple) -> tuple:
-    out: list[Any] = []
-    node: Any = doc.data
-    for part in loc:
-        if (
-            isinstance(node, dict)
-            and part in node
-            or isinstance(node, list)
-            and isinstance(part, int)
-            and 0 <= part < len(node)
-        ):
-            out.append(part)
-            node = node[part]
-        elif part == loc[-1] and isinstance(node, dict):
-            out.append(part)
-    return tuple(out)
+    return document_path(doc, loc)
 
 
 def parse_scenario(doc: LocatedDoc) -> Scenario:

@@ -108,25 +108,31 @@ def load_yaml_file(path: str | Path) -> LocatedDoc:
     return load_yaml_text(text, str(path))
 
 
+def document_path(doc: LocatedDoc, loc: tuple, keep_missing_last: bool = True) -> tuple:
+    """The part of a validation location that exists in the document (union tags dropped).
+
+    With ``keep_missing_last`` the last part is kept when it names a key absent from its mapping
+    (an unknown or a missing key).
+    """
+    out: list[Any] = []
+    node: Any = doc.data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            out.append(part)
+            node = node[part]
+        elif keep_missing_last and part == loc[-1] and isinstance(node, dict):
+            out.append(part)
+    return tuple(out)
+
+
 def pydantic_errors(doc: LocatedDoc, exc: Any) -> InputError:
     """Turn the first error of a pydantic ValidationError into an InputError with a line."""
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     # pydantic adds tagged-union tags to the location; drop those that are not in the document
-    clean: list[str | int] = []
-    node: Any = doc.data
-    for part in loc:
-        if (
-            isinstance(node, dict)
-            and part in node
-            or isinstance(node, list)
-            and isinstance(part, int)
-            and 0 <= part < len(node)
-        ):
-            clean.append(part)
-            node = node[part]
-        elif err["type"] in ("extra_forbidden", "missing") and part == loc[-1]:
-            clean.append(part)
+    clean = list(document_path(doc, loc, keep_missing_last=err["type"] in ("extra_forbidden", "missing")))
     kind = err["type"]
     key = clean[-1] if clean else None
     msg = err["msg"]
