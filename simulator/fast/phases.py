@@ -190,6 +190,7 @@ def choices(m, t: int) -> None:
     )  # fmt: skip
     if len(rr) == 0:
         return
+    k.log_inplace(logit.reshape(-1))  # the logistic draws, log(u / (1 - u)), in place
     aff, arow = _affinity(st)
     k.choice_decide(
         rr, ii, ob, needed, offset, X, G, logit, st.member, v.contrib, v.raw, v.umbrella, v.us_share, v.eu_share, v.tbar,
@@ -211,6 +212,7 @@ def admission(m, t: int) -> None:
     ab, ar, aa, logit = k.applications(st.applying, st.member, w.admission, w.leader, keys)
     if len(ab) == 0:
         return
+    k.log_inplace(logit.reshape(-1))  # the voters' logistic draws (log 1 = 0 where no vote is read)
     aff, arow = _affinity(st)
     veto = st.veto if st.veto is not None else c.no_veto
     k.admission_votes(
@@ -229,8 +231,10 @@ def _founding_noise(m, b: int) -> np.ndarray:
         R, S = m.R, m.world.n_states
         rows = np.arange(R)
         cells = np.broadcast_to(np.arange(S), (R, S))
-        draws = m.streams.logistic_at(f"found:{m.world.bloc_codes[b]}", -1, rows, cells)
-        noise = c.founding_noise[b] = np.ascontiguousarray(draws * m.params["founding_noise"][:, None])
+        u = m.streams.uniform_at(f"found:{m.world.bloc_codes[b]}", -1, rows, cells)
+        draws = np.ascontiguousarray(u / (1.0 - u))
+        k.log_inplace(draws.reshape(-1))  # = Streams.logistic_at, compiled
+        noise = c.founding_noise[b] = draws * m.params["founding_noise"][:, None]
     return noise
 
 
