@@ -252,7 +252,7 @@ def test_report_markdown_links_its_figures(run_dir, tmp_path, sim):
 def test_compare_paired_differences(baseline_dir, run_dir, tmp_path, sim):
     result = sim("compare", baseline_dir, run_dir, "--out", tmp_path / "cmp")
     assert result.code == 0, result.err
-    assert "paired by replicate" in result.out
+    assert "paired by replicate" in " ".join(result.out.split())
     csv = pd.read_csv(tmp_path / "cmp" / "paired_differences.csv").set_index("outcome")
     assert_figure(tmp_path / "cmp" / "compare.png", "panels")
     a = pd.read_parquet(baseline_dir / "replicates.parquet").set_index("replicate")
