@@ -235,9 +235,7 @@ def test_every_field_has_exactly_one_source(states, sources):
 
 def test_model_assumptions_are_labelled(sources):
     attitudes = sources[sources["field"].isin(["us_attitude", "eu_attitude", "neutrality"])]
-    unlabelled = attitudes[
-        ~attitudes["source"].str.contains("model assumption|Pew Research Center", regex=True)
-    ]
+    unlabelled = attitudes[~attitudes["source"].str.contains("model assumption|Pew Research Center", regex=True)]
     assert unlabelled.empty, unlabelled
 
 
