@@ -10,10 +10,16 @@ from simulator.rng import Streams
 from simulator.scenario import Beta, Choice, Normal, Scenario, Triangular, Uniform
 
 
+def _portable(x: np.ndarray) -> np.ndarray:
+    """Round to float32 precision (about 7 digits): scipy's inverse CDFs call libm functions whose
+    last bit can differ between machines; rounding makes the draw the same on every CPU."""
+    return np.asarray(x, dtype=np.float32).astype(np.float64)
+
+
 def draw(spec, u: np.ndarray) -> np.ndarray:
     """Map uniforms ``u`` to draws of one distribution by its inverse CDF."""
     if isinstance(spec, Normal):
-        x = spec.mean + spec.sd * special.ndtri(u)
+        x = spec.mean + spec.sd * _portable(special.ndtri(u))
         if spec.low is not None or spec.high is not None:
             x = np.clip(
                 x,
@@ -25,9 +31,9 @@ def draw(spec, u: np.ndarray) -> np.ndarray:
         return spec.low + (spec.high - spec.low) * u
     if isinstance(spec, Triangular):
         width = spec.high - spec.low
-        return stats.triang.ppf(u, (spec.mode - spec.low) / width, loc=spec.low, scale=width)
+        return _portable(stats.triang.ppf(u, (spec.mode - spec.low) / width, loc=spec.low, scale=width))
     if isinstance(spec, Beta):
-        return spec.low + (spec.high - spec.low) * special.betaincinv(spec.a, spec.b, u)
+        return spec.low + (spec.high - spec.low) * _portable(special.betaincinv(spec.a, spec.b, u))
     if isinstance(spec, Choice):
         w = np.asarray(spec.weights if spec.weights is not None else [1.0] * len(spec.values), dtype=float)
         cum = np.cumsum(w / w.sum())

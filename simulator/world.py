@@ -99,7 +99,10 @@ def haversine_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     dlat = la[:, None] - la[None, :]
     dlon = lo[:, None] - lo[None, :]
     a = np.sin(dlat / 2) ** 2 + np.cos(la[:, None]) * np.cos(la[None, :]) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    # rounded to the metre: numpy's SIMD sin/cos/arcsin differ in the last bit between CPUs, and a
+    # difference of 1e-13 km must not change the model's arithmetic (see docs/ARCHITECTURE.md)
+    return np.round(d, 3)
 
 
 def resolve_blocs(scenario: Scenario | None, base: Baseline) -> dict[str, BlocSpec]:
