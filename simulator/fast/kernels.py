@@ -391,171 +391,147 @@ def choice_needed(active, member, closed, barred, eligible):
     return active & (member | ((not closed) & (not barred) & eligible))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def affinity_sums(affinity, a, i, contrib, r, open_b, needed, picks, num):
-    """num[k] = sum_j a_ij c_jb in index order, for the open blocs k with ``needed[k]``.
-
-    Up to four blocs share one pass over j (independent sums overlap in the pipeline).
-    """
-    S = contrib.shape[1]
-    n = 0
-    for k in range(open_b.shape[0]):
-        if needed[k]:
-            picks[n] = k
-            n += 1
-    for g in range(0, n, 4):
-        m = min(4, n - g)
-        b0 = open_b[picks[g]]
-        b1 = open_b[picks[g + 1]] if m > 1 else b0
-        b2 = open_b[picks[g + 2]] if m > 2 else b0
-        b3 = open_b[picks[g + 3]] if m > 3 else b0
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        for j in range(S):
-            x = affinity[a, i, j]
-            s0 += x * contrib[r, j, b0]
-            s1 += x * contrib[r, j, b1]
-            s2 += x * contrib[r, j, b2]
-            s3 += x * contrib[r, j, b3]
-        num[picks[g]] = s0
-        if m > 1:
-            num[picks[g + 1]] = s1
-        if m > 2:
-            num[picks[g + 2]] = s2
-        if m > 3:
-            num[picks[g + 3]] = s3
-
-
 @njit(cache=True, error_model="numpy")
-def choice_bases(
-    revise_keys, rate, step, open_b, member, active, barred, eligible, admission, contrib, raw, loss, md, overlap,
-    power_, threat_, gamma, keys,
+def choices(
+    revise_keys, rate, step, open_b, member, active, barred, eligible, admission, contrib, raw, loss, umbrella,
+    us_share, eu_share, tbar, md, overlap, spending_norm, own_nuclear, affinity, arow, power_, threat_, share, us_att,
+    eu_att, neutrality, gamma, keys, w_security, w_nuclear, w_affinity, w_attitude, w_burden, w_entanglement,
+    w_neutrality, membership_cost, inertia, choice_noise, leaving, applying,
 ):  # fmt: skip
-    """The revising pairs (rr, ii) and the arguments of their powers and logistic draws.
+    """The choices phase in one pass per replicate: who revises, and the utilities of their choices.
 
-    Revision is the uniform draw of stream 'revise' below the revision rate. Only the (pair, open
-    bloc) choices that can change a membership are evaluated (``choice_needed``). Returns rr, ii,
-    ``needed`` (n, nb), the offset of each pair in the flat power arguments X and exponents G (the
-    threat, then own power plus protection with / without each needed bloc), and the logit
-    arguments (n, nb) of the 'choice:<bloc>' draws (``keys`` (nb, R) are their replicate keys).
+    Revision is the uniform draw of stream 'revise' below the revision rate. Only the (state, open
+    bloc) choices that can change a membership are evaluated (``choice_needed``). Their utilities
+    follow utility.utilities_at, plus the logistic draw of stream 'choice:<bloc>' (``keys`` (nb, R)
+    are its replicate keys) times the choice noise: members with a negative value leave, others
+    apply (set in place).
+
+    Per replicate: the draws of the needed choices first (their logs in one vectorised loop), then
+    the affinity sums bloc by bloc over the bloc's members only (up to four revising states share a
+    pass over the members; non-members contribute exact zeros, so each sum in index order over the
+    members equals the sum over all states), then the utilities.
     """
     R, S, B = member.shape
     nb = open_b.shape[0]
-    revise = np.empty((R, S), dtype=np.bool_)
     hashed = np.empty(S, dtype=np.uint64)
     for i in range(S):
         hashed[i] = cell_hash(i)
-    n = 0
+    ii = np.empty(S, dtype=np.int64)
+    need = np.empty((S, nb), dtype=np.bool_)
+    draws = np.empty(S * nb)
+    num = np.empty(S * nb)
+    bases = np.empty(nb, dtype=np.uint64)
+    idx = np.empty(S, dtype=np.int64)
+    cv = np.empty(S)
+    grp = np.empty(S, dtype=np.int64)
+    g = np.empty(B)
+    nuc = np.empty(B)
+    mem = np.empty(B, dtype=np.bool_)
+    terms = np.empty((1, 7))
     for r in range(R):
         base = step_base(revise_keys[r], step)
+        n = 0
         for i in range(S):
-            v = uniform_hashed(base, hashed[i]) < rate[r]
-            revise[r, i] = v
-            if v:
+            if uniform_hashed(base, hashed[i]) < rate[r]:
+                ii[n] = i
                 n += 1
-    rr = np.empty(n, dtype=np.int64)
-    ii = np.empty(n, dtype=np.int64)
-    offset = np.empty(n, dtype=np.int64)
-    needed = np.zeros((n, nb), dtype=np.bool_)
-    X = np.empty(n * (2 * nb + 1))
-    G = np.empty(n * (2 * nb + 1))
-    logit = np.ones((n, nb))
-    g = np.empty(B)
-    mem = np.empty(B, dtype=np.bool_)
-    bases = np.empty(nb, dtype=np.uint64)
-    p = 0
-    o = 0
-    for r in range(R):
-        first = True
-        for i in range(S):
-            if not revise[r, i]:
+        if n == 0:
+            continue
+        for k in range(nb):
+            bases[k] = step_base(keys[k, r], step)
+        nd = 0
+        for p in range(n):
+            i = ii[p]
+            for k in range(nb):
+                b = open_b[k]
+                nd_k = choice_needed(
+                    active[r, b], member[r, i, b], admission[b] == CLOSED, barred[r, i, b], eligible[i, b]
+                )
+                need[p, k] = nd_k
+                if nd_k:
+                    u = uniform_hashed(bases[k], hashed[i])
+                    draws[nd] = u / (1.0 - u)
+                    nd += 1
+        if nd == 0:
+            continue
+        log_inplace(draws[:nd])  # the logistic draws, log(u / (1 - u))
+        a = arow[r]
+        for k in range(nb):
+            ng = 0
+            for p in range(n):
+                if need[p, k]:
+                    grp[ng] = p
+                    ng += 1
+            if ng == 0:
                 continue
-            if first:
-                for k in range(nb):
-                    bases[k] = step_base(keys[k, r], step)
-                first = False
-            rr[p], ii[p] = r, i
-            offset[p] = o
-            X[o] = threat_[r, i]
-            G[o] = gamma[r]
-            o += 1
+            b = open_b[k]
+            c = 0
+            for j in range(S):
+                cj = contrib[r, j, b]
+                if cj != 0.0:
+                    idx[c] = j
+                    cv[c] = cj
+                    c += 1
+            for g0 in range(0, ng, 4):
+                m = min(4, ng - g0)
+                i0 = ii[grp[g0]]
+                i1 = ii[grp[g0 + 1]] if m > 1 else i0
+                i2 = ii[grp[g0 + 2]] if m > 2 else i0
+                i3 = ii[grp[g0 + 3]] if m > 3 else i0
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                for t in range(c):
+                    j = idx[t]
+                    cj = cv[t]
+                    s0 += affinity[a, i0, j] * cj
+                    s1 += affinity[a, i1, j] * cj
+                    s2 += affinity[a, i2, j] * cj
+                    s3 += affinity[a, i3, j] * cj
+                num[grp[g0] * nb + k] = s0
+                if m > 1:
+                    num[grp[g0 + 1] * nb + k] = s1
+                if m > 2:
+                    num[grp[g0 + 2] * nb + k] = s2
+                if m > 3:
+                    num[grp[g0 + 3] * nb + k] = s3
+        d = 0
+        for p in range(n):
+            i = ii[p]
             own = power_[r, i]
+            thr = threat_[r, i]
             for b in range(B):
                 g[b] = md[b] * (1.0 - loss[r, b]) * (raw[r, b] - contrib[r, i, b])
                 mem[b] = member[r, i, b]
+                nuc[b] = md[b] * umbrella[r, b]
             t1, t2, total = top_two(g, mem)
+            n1, n2, ntotal = top_two(nuc, mem)
+            tp = thr + own
+            nneed = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
+            tg = ppow(thr, gamma[r])
             for k in range(nb):
-                if not choice_needed(
-                    active[r, open_b[k]], member[r, i, open_b[k]], admission[open_b[k]] == CLOSED,
-                    barred[r, i, open_b[k]], eligible[i, open_b[k]],
-                ):  # fmt: skip
+                if not need[p, k]:
                     continue
-                needed[p, k] = True
-                xw, xo = with_without(g, mem, open_b[k], t1, t2, total, overlap[r], True)
-                X[o] = own + xw
-                X[o + 1] = own + xo
-                G[o] = gamma[r]
-                G[o + 1] = gamma[r]
-                o += 2
-                u = uniform_hashed(bases[k], hashed[i])
-                logit[p, k] = u / (1.0 - u)
-            p += 1
-    return rr, ii, needed, offset, X[:o], G[:o], logit
-
-
-@njit(cache=True, error_model="numpy")
-def choice_decide(
-    rr, ii, open_b, needed, offset, X, G, LOG, member, contrib, raw, umbrella, us_share, eu_share, tbar, md,
-    spending_norm, own_nuclear, affinity, arow, power_, threat_, share, us_att, eu_att, neutrality, w_security,
-    w_nuclear, w_affinity, w_attitude, w_burden, w_entanglement, w_neutrality, membership_cost, inertia,
-    choice_noise, leaving, applying,
-):  # fmt: skip
-    """Utilities of the needed (pair, bloc) choices, in the order of utility.utilities_at, plus noise:
-    members with a negative value leave, others apply (set in place)."""
-    n = rr.shape[0]
-    R, S, B = member.shape
-    nb = open_b.shape[0]
-    nuc = np.empty(B)
-    mem = np.empty(B, dtype=np.bool_)
-    num = np.empty(nb)
-    picks = np.empty(nb, dtype=np.int64)
-    terms = np.empty((1, 7))
-    for p in range(n):
-        r, i = rr[p], ii[p]
-        a = arow[r]
-        own = power_[r, i]
-        thr = threat_[r, i]
-        for b in range(B):
-            mem[b] = member[r, i, b]
-            nuc[b] = md[b] * umbrella[r, b]
-        tp = thr + own
-        need = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
-        t1, t2, total = top_two(nuc, mem)
-        affinity_sums(affinity, a, i, contrib, r, open_b, needed[p], picks, num)
-        o = offset[p]
-        tg = ppow(X[o], G[o])
-        o += 1
-        for k in range(nb):
-            if not needed[p, k]:
-                continue
-            b = open_b[k]
-            security = w_security[r] * (deterrence(ppow(X[o], G[o]), tg) - deterrence(ppow(X[o + 1], G[o + 1]), tg))
-            o += 2
-            n_with, n_without = with_without(nuc, mem, b, t1, t2, total, 0.0, False)
-            utility_terms(
-                need, w_nuclear[r], n_with, n_without, num[k], raw[r, b] - contrib[r, i, b], w_affinity[r],
-                w_attitude[r], us_att[r, i], us_share[r, b], eu_att[r, i], eu_share[r, b], w_burden[r],
-                spending_norm[b], share[r, i], w_entanglement[r], tbar[r, b], thr, w_neutrality[r], neutrality[r, i],
-                md[b], inertia[r], mem[b], terms, 0,
-            )  # fmt: skip
-            u = utility_sum(security, terms, 0, membership_cost[r])
-            val = u + LOG[p, k] * choice_noise[r]
-            if mem[b]:
-                leaving[r, i, b] = val < 0.0
-            else:
-                applying[r, i, b] = val > 0.0
+                b = open_b[k]
+                xw, xo = with_without(g, mem, b, t1, t2, total, overlap[r], True)
+                security = w_security[r] * (
+                    deterrence(ppow(own + xw, gamma[r]), tg) - deterrence(ppow(own + xo, gamma[r]), tg)
+                )
+                n_with, n_without = with_without(nuc, mem, b, n1, n2, ntotal, 0.0, False)
+                utility_terms(
+                    nneed, w_nuclear[r], n_with, n_without, num[p * nb + k], raw[r, b] - contrib[r, i, b],
+                    w_affinity[r], w_attitude[r], us_att[r, i], us_share[r, b], eu_att[r, i], eu_share[r, b],
+                    w_burden[r], spending_norm[b], share[r, i], w_entanglement[r], tbar[r, b], thr, w_neutrality[r],
+                    neutrality[r, i], md[b], inertia[r], mem[b], terms, 0,
+                )  # fmt: skip
+                u = utility_sum(security, terms, 0, membership_cost[r])
+                val = u + draws[d] * choice_noise[r]
+                d += 1
+                if mem[b]:
+                    leaving[r, i, b] = val < 0.0
+                else:
+                    applying[r, i, b] = val > 0.0
 
 
 # ------------------------------------------------------------------ 7. admission

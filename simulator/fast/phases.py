@@ -184,18 +184,12 @@ def choices(m, t: int) -> None:
         return
     keys = np.stack([c.rep_keys(m, f"choice:{w.bloc_codes[b]}") for b in ob])
     v = st.view
-    rr, ii, needed, offset, X, G, logit = k.choice_bases(
-        c.rep_keys(m, "revise"), p["revision_rate"], t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
-        v.contrib, v.raw, v.loss, w.mutual_defence, p["overlap_value"], st.power, st.threat, p["csf_exponent"], keys,
-    )  # fmt: skip
-    if len(rr) == 0:
-        return
-    k.log_inplace(logit.reshape(-1))  # the logistic draws, log(u / (1 - u)), in place
     aff, arow = _affinity(st)
-    k.choice_decide(
-        rr, ii, ob, needed, offset, X, G, logit, st.member, v.contrib, v.raw, v.umbrella, v.us_share, v.eu_share, v.tbar,
-        w.mutual_defence, w.spending_norm, w.own_nuclear, aff, arow, st.power, st.threat, st.share, st.us_attitude,
-        st.eu_attitude, st.neutrality, p["w_security"], p["w_nuclear"], p["w_affinity"], p["w_attitude"],
+    k.choices(
+        c.rep_keys(m, "revise"), p["revision_rate"], t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
+        v.contrib, v.raw, v.loss, v.umbrella, v.us_share, v.eu_share, v.tbar, w.mutual_defence, p["overlap_value"],
+        w.spending_norm, w.own_nuclear, aff, arow, st.power, st.threat, st.share, st.us_attitude, st.eu_attitude,
+        st.neutrality, p["csf_exponent"], keys, p["w_security"], p["w_nuclear"], p["w_affinity"], p["w_attitude"],
         p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"], p["choice_noise"],
         st.leaving, st.applying,
     )  # fmt: skip
