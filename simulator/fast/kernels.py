@@ -664,128 +664,94 @@ def _founding_column(
 
 
 @njit(cache=True, error_model="numpy")
-def founding_prepare(
-    rows, live, willing, b, member, contrib, raw, loss, umbrella, md, overlap, spending_norm, own_nuclear,
-    affinity_t, arow, power_, threat_, share, us_att, eu_att, neutrality, integration, loss_max, eu_member, us,
-    gamma, w_nuclear, w_affinity, w_attitude, w_burden, w_entanglement, w_neutrality, inertia,
+def founding_rows(
+    rows, willing, b, member, contrib, raw, loss, umbrella, md, overlap, spending_norm, own_nuclear, affinity_t, arow,
+    power_, threat_, share, us_att, eu_att, neutrality, integration, loss_max, eu_member, us, gamma, w_nuclear,
+    w_affinity, w_attitude, w_burden, w_entanglement, w_neutrality, inertia, noise, w_security, membership_cost,
+    founding_cost, eligible, min_founders, min_power_share, rounds,
 ):  # fmt: skip
-    """Every willing state of the live rows weighs the bloc b of the willing: all utility terms but security.
+    """Up to ``rounds`` rounds of best response on the bloc b of the willing, row by row (``willing`` in place).
 
+    In each round every willing state of the row weighs the bloc of the willing (all utility terms,
+    as utility.utilities_at) and still wants it if u - inertia - founding cost + noise > 0.
     ``affinity_t[arow[q], j, i]`` = a_ij (transposed): the affinity sums of all states of a row run
-    together over the willing j in index order. Pairs are enumerated row by row, state by state.
-    Returns (pair_q, pair_i, X (n, 3): own power plus protection with / without the bloc, then the
-    threat; G (n, 3) the exponents; terms (n, 7) as ``utility_terms``).
+    together over the willing j in index order. Rows are independent: a row stops when its willing
+    set no longer changes (it would repeat itself), or when its willing states are too few or too
+    weak to found the bloc (founding_outcome). The willing set only shrinks and its power, a sum of
+    non-negative terms in index order, with it, so further rounds could not change its outcome.
     """
     Q, S = willing.shape
     B = member.shape[2]
-    n = 0
-    for q in live:
-        for i in range(S):
-            n += willing[q, i]
-    pq = np.empty(n, dtype=np.int64)
-    pi = np.empty(n, dtype=np.int64)
-    X = np.empty((n, 3))
-    G = np.empty((n, 3))
-    terms = np.empty((n, 7))
     col = np.empty(S)
     agg = np.empty(6)
     g = np.empty(B)
     nuc = np.empty(B)
     mem = np.empty(B, dtype=np.bool_)
     num = np.empty(S)
-    p = 0
-    for q in live:
-        r = rows[q]
-        _founding_column(q, r, b, willing, power_, threat_, integration, loss_max, own_nuclear, eu_member, us, col, agg)
-        for k in range(B):
-            nuc[k] = md[k] * (agg[5] if k == b else umbrella[r, k])
-        a = arow[q]
-        num[:] = 0.0
-        for j in range(S):
-            if willing[q, j]:
-                cj = col[j]
-                for i in range(S):
-                    num[i] += affinity_t[a, j, i] * cj
-        for i in range(S):
-            if not willing[q, i]:
-                continue
-            own = power_[r, i]
-            thr = threat_[r, i]
-            for k in range(B):
-                if k == b:
-                    g[k] = md[k] * (1.0 - agg[1]) * (agg[0] - col[i])
-                    mem[k] = True
-                else:
-                    g[k] = md[k] * (1.0 - loss[r, k]) * (raw[r, k] - contrib[r, i, k])
-                    mem[k] = member[r, i, k]
-            t1, t2, total = top_two(g, mem)
-            xw, xo = with_without(g, mem, b, t1, t2, total, overlap[r], True)
-            n1, n2, ntotal = top_two(nuc, mem)
-            n_with, n_without = with_without(nuc, mem, b, n1, n2, ntotal, 0.0, False)
-            tp = thr + own
-            need = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
-            utility_terms(
-                need, w_nuclear[r], n_with, n_without, num[i], agg[0] - col[i], w_affinity[r], w_attitude[r],
-                us_att[r, i], agg[2], eu_att[r, i], agg[3], w_burden[r], spending_norm[b], share[r, i],
-                w_entanglement[r], agg[4], thr, w_neutrality[r], neutrality[r, i], md[b], inertia[r], True, terms, p,
-            )  # fmt: skip
-            pq[p], pi[p] = q, i
-            X[p, 0] = own + xw
-            X[p, 1] = own + xo
-            X[p, 2] = thr
-            G[p, 0] = gamma[r]
-            G[p, 1] = gamma[r]
-            G[p, 2] = gamma[r]
-            p += 1
-    return pq, pi, X, G, terms
-
-
-@njit(cache=True, error_model="numpy")
-def founding_decide(
-    rows, live, willing, pq, pi, X, G, terms, noise, w_security, membership_cost, inertia, founding_cost, eligible, b,
-    power_, min_founders, min_power_share,
-):  # fmt: skip
-    """One round of best response: each willing state of the live rows still wants the bloc of the
-    willing if u - inertia - founding cost + noise > 0; ``willing`` is updated in place. Returns the
-    rows whose willing set changed and can still found the bloc. A settled row would repeat itself;
-    a row whose willing states are already too few or too weak (founding_outcome) stays so, since
-    the willing set only shrinks and its power, a sum of non-negative terms in index order, with
-    it: further rounds cannot change its outcome.
-    """
-    Q, S = willing.shape
     still = np.empty(S, dtype=np.bool_)
-    changed = np.empty(live.shape[0], dtype=np.int64)
-    n_changed = 0
-    p = 0
-    for q in live:
+    terms = np.empty((1, 7))
+    for q in range(Q):
         r = rows[q]
-        still[:] = False
-        while p < pq.shape[0] and pq[p] == q:
-            i = pi[p]
-            tg = ppow(X[p, 2], G[p, 2])
-            security = w_security[r] * (deterrence(ppow(X[p, 0], G[p, 0]), tg) - deterrence(ppow(X[p, 1], G[p, 1]), tg))
-            u = utility_sum(security, terms, p, membership_cost[r])
-            u = u - inertia[r] - founding_cost[r]
-            still[i] = u + noise[r, i] > 0.0
-            p += 1
-        diff = False
-        n = 0
-        p_all = 0.0
-        p_still = 0.0
-        for i in range(S):
-            diff |= still[i] != willing[q, i]
-            n += still[i]
-            if eligible[i, b]:
-                p_all += power_[r, i]
-            if still[i]:
-                p_still += power_[r, i]
-        if diff:
+        a = arow[q]
+        gam = gamma[r]
+        for _ in range(rounds):
+            _founding_column(
+                q, r, b, willing, power_, threat_, integration, loss_max, own_nuclear, eu_member, us, col, agg
+            )  # fmt: skip
+            for k in range(B):
+                nuc[k] = md[k] * (agg[5] if k == b else umbrella[r, k])
+            num[:] = 0.0
+            for j in range(S):
+                if willing[q, j]:
+                    cj = col[j]
+                    for i in range(S):
+                        num[i] += affinity_t[a, j, i] * cj
+            for i in range(S):
+                still[i] = False
+                if not willing[q, i]:
+                    continue
+                own = power_[r, i]
+                thr = threat_[r, i]
+                for k in range(B):
+                    if k == b:
+                        g[k] = md[k] * (1.0 - agg[1]) * (agg[0] - col[i])
+                        mem[k] = True
+                    else:
+                        g[k] = md[k] * (1.0 - loss[r, k]) * (raw[r, k] - contrib[r, i, k])
+                        mem[k] = member[r, i, k]
+                t1, t2, total = top_two(g, mem)
+                xw, xo = with_without(g, mem, b, t1, t2, total, overlap[r], True)
+                n1, n2, ntotal = top_two(nuc, mem)
+                n_with, n_without = with_without(nuc, mem, b, n1, n2, ntotal, 0.0, False)
+                tp = thr + own
+                need = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
+                utility_terms(
+                    need, w_nuclear[r], n_with, n_without, num[i], agg[0] - col[i], w_affinity[r], w_attitude[r],
+                    us_att[r, i], agg[2], eu_att[r, i], agg[3], w_burden[r], spending_norm[b], share[r, i],
+                    w_entanglement[r], agg[4], thr, w_neutrality[r], neutrality[r, i], md[b], inertia[r], True, terms, 0,
+                )  # fmt: skip
+                tg = ppow(thr, gam)
+                security = w_security[r] * (deterrence(ppow(own + xw, gam), tg) - deterrence(ppow(own + xo, gam), tg))
+                u = utility_sum(security, terms, 0, membership_cost[r])
+                u = u - inertia[r] - founding_cost[r]
+                still[i] = u + noise[r, i] > 0.0
+            diff = False
+            n = 0
+            p_all = 0.0
+            p_still = 0.0
+            for i in range(S):
+                diff |= still[i] != willing[q, i]
+                n += still[i]
+                if eligible[i, b]:
+                    p_all += power_[r, i]
+                if still[i]:
+                    p_still += power_[r, i]
+            if not diff:
+                break
             for i in range(S):
                 willing[q, i] = still[i]
-            if n >= min_founders and p_still >= min_power_share * p_all:
-                changed[n_changed] = q
-                n_changed += 1
-    return changed[:n_changed]
+            if not (n >= min_founders and p_still >= min_power_share * p_all):
+                break
 
 
 @njit(cache=True, error_model="numpy")

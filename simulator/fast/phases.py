@@ -248,21 +248,14 @@ def founding(m, t: int) -> None:
         arow_t = arow_all[rows]
         noise = _founding_noise(m, b)
         willing = np.repeat(w.eligible[None, :, b], len(rows), axis=0)
-        live = np.arange(len(rows), dtype=np.int64)
-        for _ in range(FOUNDING_ROUNDS):
-            pq, pi, X, G, terms = k.founding_prepare(
-                rows, live, willing, b, st.member, v.contrib, v.raw, v.loss, v.umbrella, w.mutual_defence,
-                p["overlap_value"], w.spending_norm, w.own_nuclear, aff_t, arow_t, st.power, st.threat, st.share,
-                st.us_attitude, st.eu_attitude, st.neutrality, st.integration, p["coordination_loss_max"],
-                w.eu_member, c.us, p["csf_exponent"], p["w_nuclear"], p["w_affinity"], p["w_attitude"],
-                p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["inertia"],
-            )  # fmt: skip
-            live = k.founding_decide(
-                rows, live, willing, pq, pi, X, G, terms, noise, p["w_security"], p["membership_cost"], p["inertia"],
-                p["founding_cost"], c.eligible, b, st.power, w.min_founders[b], w.min_power_share[b],
-            )  # fmt: skip
-            if len(live) == 0:
-                break
+        k.founding_rows(
+            rows, willing, b, st.member, v.contrib, v.raw, v.loss, v.umbrella, w.mutual_defence, p["overlap_value"],
+            w.spending_norm, w.own_nuclear, aff_t, arow_t, st.power, st.threat, st.share, st.us_attitude,
+            st.eu_attitude, st.neutrality, st.integration, p["coordination_loss_max"], w.eu_member, c.us,
+            p["csf_exponent"], p["w_nuclear"], p["w_affinity"], p["w_attitude"], p["w_burden"], p["w_entanglement"],
+            p["w_neutrality"], p["inertia"], noise, p["w_security"], p["membership_cost"], p["founding_cost"],
+            c.eligible, w.min_founders[b], w.min_power_share[b], FOUNDING_ROUNDS,
+        )  # fmt: skip
         k.founding_outcome(
             rows, willing, c.eligible, b, st.power, w.min_founders[b], w.min_power_share[b], st.founders, c.founded
         )  # fmt: skip
