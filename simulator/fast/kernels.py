@@ -432,9 +432,8 @@ def choices(
         base = step_base(revise_keys[r], step)
         n = 0
         for i in range(S):
-            if uniform_hashed(base, hashed[i]) < rate[r]:
-                ii[n] = i
-                n += 1
+            ii[n] = i
+            n += uniform_hashed(base, hashed[i]) < rate[r]
         if n == 0:
             continue
         for k in range(nb):
@@ -459,19 +458,17 @@ def choices(
         for k in range(nb):
             ng = 0
             for p in range(n):
-                if need[p, k]:
-                    grp[ng] = p
-                    ng += 1
+                grp[ng] = p
+                ng += need[p, k]
             if ng == 0:
                 continue
             b = open_b[k]
             c = 0
             for j in range(S):
                 cj = contrib[r, j, b]
-                if cj != 0.0:
-                    idx[c] = j
-                    cv[c] = cj
-                    c += 1
+                idx[c] = j
+                cv[c] = cj
+                c += cj != 0.0
             for g0 in range(0, ng, 4):
                 m = min(4, ng - g0)
                 i0 = ii[grp[g0]]
