@@ -533,83 +533,90 @@ def choices(
 
 # ------------------------------------------------------------------ 7. admission
 @njit(cache=True, error_model="numpy")
-def admission_phase(
-    applying, member, contrib, threat_, affinity, arow, veto, has_veto, admission, leader, md, vote_noise,
-    w_vote_entanglement, veto_threshold, qmv_states, qmv_power, keys, admitted,
-):  # fmt: skip
-    """Members vote on each application (replicate r, applicant a, bloc b) by the bloc's rule; a declared
-    veto blocks it (``admitted`` set in place). Applications are independent of each other.
+def applications(applying, member, admission, leader, keys):
+    """The applications (bloc, replicate, applicant) and the arguments of their voters' vote draws.
 
-    The voters' persistent 'vote:<bloc>' logistic draws (``keys`` (B, R)) are read where the rule reads
-    a vote (unanimity, QMV: every member; leader: the leader); their logs run in one vectorised loop
-    per application. Where no vote draw is read its log is 0 (the log of 1, as on the numpy path).
+    Returns the index arrays and logit arguments (n, S) of the voters' persistent 'vote:<bloc>'
+    draws (1.0, whose log is 0, where the rule reads no vote). Applications are independent of
+    each other, so their order is free.
     """
     R, S, B = applying.shape
-    vals = np.empty(S)
-    for r in range(R):
-        for a in range(S):
-            for b in range(B):
-                if not applying[r, a, b]:
-                    continue
-                rule = admission[b]
-                lead = leader[b]
-                drawn = rule in (UNANIMITY, QMV, LEADER)
-                c = 0
-                if drawn:
-                    base = step_base(keys[b, r], -1)
-                    for j in range(S):
-                        if member[r, j, b] and (rule != LEADER or j == lead):
-                            vals[c] = logit_argument(base, j * 4096 + a)
-                            c += 1
-                    for t in range(c):
-                        vals[t] = plog(vals[t])
-                ta = threat_[r, a]
-                n = 0
-                n_yes = 0
-                p_all = 0.0
-                p_yes = 0.0
-                declared = False
-                leader_yes = True
-                d = 0
+    n = 0
+    flat = applying.reshape(-1)
+    for x in range(flat.shape[0]):
+        n += flat[x]
+    ab = np.empty(n, dtype=np.int64)
+    ar = np.empty(n, dtype=np.int64)
+    aa = np.empty(n, dtype=np.int64)
+    logit = np.ones((n, S))
+    k = 0
+    for x in range(flat.shape[0]):
+        if flat[x]:
+            r, rest = divmod(x, S * B)
+            a, b = divmod(rest, B)
+            ab[k], ar[k], aa[k] = b, r, a
+            rule = admission[b]
+            if rule in (UNANIMITY, QMV, LEADER):
+                base = step_base(keys[b, r], -1)
                 for j in range(S):
-                    voter = member[r, j, b]
-                    vetoed = has_veto and veto[r, b, j, a]
-                    if vetoed and voter:
-                        declared = True
-                    yes = False
-                    if voter and rule != OPEN:
-                        has = drawn and (rule != LEADER or j == lead)
-                        lg = vals[d] if has else 0.0
-                        d += has
-                        tv = threat_[r, j]
-                        tot = tv + ta
-                        over = ta - tv
-                        risk = (
-                            (over if over > 0.0 else 0.0) / (tot if tot > 0 else 1.0) * md[b] * w_vote_entanglement[r]
-                        )
-                        score = affinity[arow[r], j, a] - risk
-                        yes = (score + lg * vote_noise[r] > veto_threshold[r]) and not vetoed
-                    if j == lead and voter:
-                        leader_yes = yes
-                    pv = contrib[r, j, b] if voter else 0.0
-                    py = contrib[r, j, b] if (voter and yes) else 0.0
-                    p_all = pv if j == 0 else p_all + pv
-                    p_yes = py if j == 0 else p_yes + py
-                    if voter:
-                        n += 1
-                        if yes:
-                            n_yes += 1
-                if rule == OPEN:
-                    ok = True
-                elif rule == CLOSED:
-                    ok = False
-                elif rule == LEADER:
-                    ok = leader_yes or n == 0
-                elif rule == UNANIMITY:
-                    ok = n_yes == n
-                else:
-                    ok = n == 0 or (n_yes >= qmv_states[r] * n and p_yes >= qmv_power[r] * p_all)
-                admitted[r, a, b] = ok and not declared
+                    if member[r, j, b] and (rule != LEADER or j == leader[b]):
+                        logit[k, j] = logit_argument(base, j * 4096 + a)
+            k += 1
+    return ab, ar, aa, logit
+
+
+@njit(cache=True, error_model="numpy")
+def admission_votes(
+    ab, ar, aa, LOG, member, contrib, threat_, affinity, arow, veto, has_veto, admission, leader, md, vote_noise,
+    w_vote_entanglement, veto_threshold, qmv_states, qmv_power, admitted,
+):  # fmt: skip
+    """Members vote on each application by the bloc's rule; a declared veto blocks it (admitted set in place)."""
+    S = member.shape[1]
+    for k in range(ab.shape[0]):
+        b, r, a = ab[k], ar[k], aa[k]
+        rule = admission[b]
+        lead = leader[b]
+        ta = threat_[r, a]
+        n = 0
+        n_yes = 0
+        p_all = 0.0
+        p_yes = 0.0
+        declared = False
+        leader_yes = True
+        for j in range(S):
+            voter = member[r, j, b]
+            vetoed = has_veto and veto[r, b, j, a]
+            if vetoed and voter:
+                declared = True
+            yes = False
+            if voter and rule != OPEN:
+                tv = threat_[r, j]
+                tot = tv + ta
+                over = ta - tv
+                risk = (over if over > 0.0 else 0.0) / (tot if tot > 0 else 1.0) * md[b] * w_vote_entanglement[r]
+                score = affinity[arow[r], j, a] - risk
+                yes = (score + LOG[k, j] * vote_noise[r] > veto_threshold[r]) and not vetoed
+            if j == lead and voter:
+                leader_yes = yes
+            pv = contrib[r, j, b] if voter else 0.0
+            py = contrib[r, j, b] if (voter and yes) else 0.0
+            p_all = pv if j == 0 else p_all + pv
+            p_yes = py if j == 0 else p_yes + py
+            if voter:
+                n += 1
+                if yes:
+                    n_yes += 1
+        if rule == OPEN:
+            ok = True
+        elif rule == CLOSED:
+            ok = False
+        elif rule == LEADER:
+            ok = leader_yes or n == 0
+        elif rule == UNANIMITY:
+            ok = n_yes == n
+        else:
+            ok = n == 0 or (n_yes >= qmv_states[r] * n and p_yes >= qmv_power[r] * p_all)
+        admitted[r, a, b] = ok and not declared
 
 
 # ------------------------------------------------------------------ 8. founding
