@@ -209,22 +209,15 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
                     (*loc, j),
                 )
 
-    for name, spec in scenario.blocs.add.items():
-        check_states(spec.members, ("blocs", "add", name, "members"), allow_groups=False)
-        check_states(spec.eligible, ("blocs", "add", name, "eligible"))
-        if spec.leader and spec.leader not in codes:
-            raise doc.error(
-                f"unknown state '{spec.leader}'{suggest(spec.leader, codes)}",
-                ("blocs", "add", name, "leader"),
-            )
-    for name, change in scenario.blocs.modify.items():
-        check_states(change.members, ("blocs", "modify", name, "members"), allow_groups=False)
-        check_states(change.eligible, ("blocs", "modify", name, "eligible"))
-        if change.leader and change.leader not in codes:
-            raise doc.error(
-                f"unknown state '{change.leader}'{suggest(change.leader, codes)}",
-                ("blocs", "modify", name, "leader"),
-            )
+    for section, specs in (("add", scenario.blocs.add), ("modify", scenario.blocs.modify)):
+        for name, spec in specs.items():
+            check_states(spec.members, ("blocs", section, name, "members"), allow_groups=False)
+            check_states(spec.eligible, ("blocs", section, name, "eligible"))
+            if spec.leader and spec.leader not in codes:
+                raise doc.error(
+                    f"unknown state '{spec.leader}'{suggest(spec.leader, codes)}",
+                    ("blocs", section, name, "leader"),
+                )
 
     names_seen: dict[str, int] = {}
     for i, shock in enumerate(scenario.shocks):

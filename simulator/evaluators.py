@@ -96,6 +96,7 @@ class DaskEvaluator(Evaluator):
 
     def __init__(self) -> None:
         self.client: Any = None
+        self.cluster: Any = None  # set by evaluators that start their own cluster
         self._threads = (0.0, 0)
 
     def workers(self) -> int:
@@ -136,9 +137,13 @@ class DaskEvaluator(Evaluator):
                 fut.cancel()
 
     def close(self) -> None:
+        """Close the client, then the cluster if this evaluator started one."""
         if self.client is not None:
             client, self.client = self.client, None
             _quietly(client.close)
+        if self.cluster is not None:
+            cluster, self.cluster = self.cluster, None
+            _quietly(cluster.close)
 
 
 class DaskLocal(DaskEvaluator):
@@ -147,7 +152,6 @@ class DaskLocal(DaskEvaluator):
     def __init__(self, n: int) -> None:
         super().__init__()
         self.n = n
-        self.cluster: Any = None
         self.description = f"Dask LocalCluster, {n} worker process{'es' if n != 1 else ''}"
 
     def __enter__(self) -> DaskLocal:
@@ -170,12 +174,6 @@ class DaskLocal(DaskEvaluator):
             self.close()
             raise
         return self
-
-    def close(self) -> None:
-        super().close()
-        if self.cluster is not None:
-            cluster, self.cluster = self.cluster, None
-            _quietly(cluster.close)
 
 
 class DaskScheduler(DaskEvaluator):
@@ -227,7 +225,6 @@ class DaskJobqueue(DaskEvaluator):
         self.kind = kind
         self.options = options
         self.loopback = loopback
-        self.cluster: Any = None
         self.description = f"dask-jobqueue {kind.upper()}, {options.jobs} job(s) x {options.cores} workers"
 
     def make_cluster(self) -> Any:
@@ -283,12 +280,6 @@ class DaskJobqueue(DaskEvaluator):
             self.close()
             raise
         return self
-
-    def close(self) -> None:
-        super().close()
-        if self.cluster is not None:
-            cluster, self.cluster = self.cluster, None
-            _quietly(cluster.close)
 
 
 def make_evaluator(
