@@ -391,12 +391,18 @@ def choice_needed(active, member, closed, barred, eligible):
     return active & (member | ((not closed) & (not barred) & eligible))
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _interval(x):
+    """The interval [min(0, x), max(0, x)]."""
+    return (x if x < 0.0 else 0.0), (x if x > 0.0 else 0.0)
+
+
 @njit(cache=True, error_model="numpy")
 def choices(
     revise_keys, rate, step, open_b, member, active, barred, eligible, admission, contrib, raw, loss, umbrella,
-    us_share, eu_share, tbar, md, overlap, spending_norm, own_nuclear, affinity, arow, power_, threat_, share, us_att,
-    eu_att, neutrality, gamma, keys, w_security, w_nuclear, w_affinity, w_attitude, w_burden, w_entanglement,
-    w_neutrality, membership_cost, inertia, choice_noise, leaving, applying,
+    us_share, eu_share, tbar, md, overlap, spending_norm, own_nuclear, affinity, arow, aff_lo, aff_hi, power_, threat_,
+    share, us_att, eu_att, neutrality, gamma, keys, w_security, w_nuclear, w_affinity, w_attitude, w_burden,
+    w_entanglement, w_neutrality, membership_cost, inertia, choice_noise, use_filter, leaving, applying, tally,
 ):  # fmt: skip
     """The choices phase in one pass per replicate: who revises, and the utilities of their choices.
 
@@ -406,18 +412,46 @@ def choices(
     are its replicate keys) times the choice noise: members with a negative value leave, others
     apply (set in place).
 
-    Per replicate: the draws of the needed choices first (their logs in one vectorised loop), then
-    the affinity sums bloc by bloc over the bloc's members only (up to four revising states share a
-    pass over the members; non-members contribute exact zeros, so each sum in index order over the
-    members equals the sum over all states), then the utilities.
+    Per replicate: the draws of the needed choices first (their logs in one vectorised loop); then
+    a filter (``use_filter``) that settles the choices whose outcome an interval bound on the
+    utility already decides (see below); then, for the choices left, the affinity sums bloc by bloc
+    over the bloc's members only (up to four revising states share a pass over the members;
+    non-members contribute exact zeros, so each sum in index order over the members equals the sum
+    over all states), then the exact utilities.
+
+    The filter (a filtered predicate, as in exact geometric computation): the utility is
+    U = security + nuclear + affinity + attitude - burden - entanglement - neutrality - cost + inertia.
+    Attitude, burden, entanglement, neutrality, cost and inertia are computed exactly as the utility
+    computes them; the three costly terms are bounded: security lies in w_security * [0, 1] (with
+    and without the bloc, protection can only grow, and deterrence is increasing in it), nuclear in
+    w_nuclear * need * [0, md_b * umbrella_b], and affinity, a weighted mean of the state's
+    affinities to the other members with non-negative weights, between w_affinity times the least
+    and the greatest affinity of the state to any other state (``aff_lo``, ``aff_hi``; infinite,
+    so never deciding, where a state's affinity to itself is not zero). A choice is settled only
+    if the whole interval [lo, hi] + noise lies on one side of zero by more than 1e-7 times the
+    sum of the magnitudes of its terms, far beyond any rounding of either computation (about 1e-15
+    relative); NaN or infinite bounds never settle. The guarantees the bounds rest on (overlap in
+    [0, 1], a positive contest exponent, coordination loss at most 1, non-negative umbrellas and
+    mutual-defence values) are checked per replicate, and the filter is off where they fail.
+    Contributions and threats are non-negative by construction (powers, threat weights and
+    commitments are). A settled choice has the outcome the exact utility would give, so results
+    stay bit-identical (tests/test_backends.py compares the filter on and off, and with the numpy path).
+    ``tally`` (2,) counts the needed choices: [0] all of them, [1] those the filter settled.
     """
     R, S, B = member.shape
     nb = open_b.shape[0]
     hashed = np.empty(S, dtype=np.uint64)
     for i in range(S):
         hashed[i] = cell_hash(i)
+    md_ok = True
+    for b in range(B):
+        md_ok &= md[b] >= 0.0
     ii = np.empty(S, dtype=np.int64)
     need = np.empty((S, nb), dtype=np.bool_)
+    dix = np.empty((S, nb), dtype=np.int64)
+    cp = np.empty(S * nb, dtype=np.int64)
+    ck = np.empty(S * nb, dtype=np.int64)
+    pneed = np.empty(S)
     draws = np.empty(S * nb)
     num = np.empty(S * nb)
     bases = np.empty(nb, dtype=np.uint64)
@@ -438,6 +472,7 @@ def choices(
             continue
         for k in range(nb):
             bases[k] = step_base(keys[k, r], step)
+        # the needed choices, compacted into (cp, ck), and the arguments of their logistic draws
         nd = 0
         for p in range(n):
             i = ii[p]
@@ -446,15 +481,77 @@ def choices(
                 nd_k = choice_needed(
                     active[r, b], member[r, i, b], admission[b] == CLOSED, barred[r, i, b], eligible[i, b]
                 )
+                u = uniform_hashed(bases[k], hashed[i])
+                draws[nd] = u / (1.0 - u)
+                cp[nd] = p
+                ck[nd] = k
+                dix[p, k] = nd
                 need[p, k] = nd_k
-                if nd_k:
-                    u = uniform_hashed(bases[k], hashed[i])
-                    draws[nd] = u / (1.0 - u)
-                    nd += 1
+                nd += nd_k
         if nd == 0:
             continue
         log_inplace(draws[:nd])  # the logistic draws, log(u / (1 - u))
         a = arow[r]
+        noise = choice_noise[r]
+        for p in range(n):
+            i = ii[p]
+            tp = threat_[r, i] + power_[r, i]
+            x = threat_[r, i] / (tp if tp > 0 else 1.0)
+            pneed[p] = 0.0 if own_nuclear[i] else x
+        ok_r = use_filter and md_ok and 0.0 <= overlap[r] <= 1.0 and gamma[r] > 0.0
+        for b in range(B):
+            ok_r &= loss[r, b] <= 1.0 and umbrella[r, b] >= 0.0
+        nu = nd
+        if ok_r:  # settle what the bounds decide
+            nu = 0
+            sec_lo, sec_hi = _interval(w_security[r])
+            wa = w_affinity[r]
+            for e in range(nd):
+                p = cp[e]
+                k = ck[e]
+                i = ii[p]
+                b = open_b[k]
+                ism = member[r, i, b]
+                thr = threat_[r, i]
+                rb = raw[r, b]
+                den = rb - contrib[r, i, b]
+                x1 = wa * aff_lo[a, i]
+                x2 = wa * aff_hi[a, i]
+                pos = den > 0
+                t1lo = (x1 if x1 < x2 else x2) if pos else 0.0
+                t1hi = (x2 if x1 < x2 else x1) if pos else 0.0
+                t0lo, t0hi = _interval(w_nuclear[r] * pneed[p] * (md[b] * umbrella[r, b]))
+                att = w_attitude[r] * (us_att[r, i] * us_share[r, b] + eu_att[r, i] * eu_share[r, b])
+                gap = spending_norm[b] - share[r, i]
+                bur = w_burden[r] * (gap if gap > 0.0 else 0.0)
+                tsum = tbar[r, b] + thr
+                over = tbar[r, b] - thr
+                ent = w_entanglement[r] * (over if over > 0.0 else 0.0) / (tsum if tsum > 0 else 1.0)
+                neu = w_neutrality[r] * neutrality[r, i] * md[b]
+                ine = inertia[r] if ism else 0.0
+                rest = att - bur - ent - neu - membership_cost[r] + ine
+                dn = draws[e] * noise
+                lo = sec_lo + t0lo + t1lo + rest + dn
+                hi = sec_hi + t0hi + t1hi + rest + dn
+                mag = (
+                    abs(sec_lo) + abs(sec_hi) + abs(t0lo) + abs(t0hi) + abs(t1lo) + abs(t1hi) + abs(att) + abs(bur)
+                    + abs(ent) + abs(neu) + abs(membership_cost[r]) + abs(ine) + abs(dn)
+                )  # fmt: skip
+                tol = 1e-7 * mag
+                sound = den >= 1e-6 * rb or not pos  # a tiny denominator could magnify rounding
+                yes = sound and lo > tol
+                no = sound and hi < -tol
+                unsure = not (yes or no)
+                need[p, k] = unsure
+                nu += unsure
+                if yes and not ism:
+                    applying[r, i, b] = True
+                if no and ism:
+                    leaving[r, i, b] = True
+        tally[0] += nd
+        tally[1] += nd - nu
+        if nu == 0:
+            continue
         for k in range(nb):
             ng = 0
             for p in range(n):
@@ -493,8 +590,12 @@ def choices(
                     num[grp[g0 + 2] * nb + k] = s2
                 if m > 3:
                     num[grp[g0 + 3] * nb + k] = s3
-        d = 0
         for p in range(n):
+            left = False
+            for k in range(nb):
+                left |= need[p, k]
+            if not left:
+                continue
             i = ii[p]
             own = power_[r, i]
             thr = threat_[r, i]
@@ -504,8 +605,6 @@ def choices(
                 nuc[b] = md[b] * umbrella[r, b]
             t1, t2, total = top_two(g, mem)
             n1, n2, ntotal = top_two(nuc, mem)
-            tp = thr + own
-            nneed = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
             tg = ppow(thr, gamma[r])
             for k in range(nb):
                 if not need[p, k]:
@@ -517,18 +616,35 @@ def choices(
                 )
                 n_with, n_without = with_without(nuc, mem, b, n1, n2, ntotal, 0.0, False)
                 utility_terms(
-                    nneed, w_nuclear[r], n_with, n_without, num[p * nb + k], raw[r, b] - contrib[r, i, b],
+                    pneed[p], w_nuclear[r], n_with, n_without, num[p * nb + k], raw[r, b] - contrib[r, i, b],
                     w_affinity[r], w_attitude[r], us_att[r, i], us_share[r, b], eu_att[r, i], eu_share[r, b],
                     w_burden[r], spending_norm[b], share[r, i], w_entanglement[r], tbar[r, b], thr, w_neutrality[r],
                     neutrality[r, i], md[b], inertia[r], mem[b], terms, 0,
                 )  # fmt: skip
                 u = utility_sum(security, terms, 0, membership_cost[r])
-                val = u + draws[d] * choice_noise[r]
-                d += 1
+                val = u + draws[dix[p, k]] * noise
                 if mem[b]:
                     leaving[r, i, b] = val < 0.0
                 else:
                     applying[r, i, b] = val > 0.0
+
+
+def affinity_bounds(affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(K, S) least and greatest affinity a_ij over j != i of each state (the bounds of ``choices``' filter).
+
+    -inf and +inf (bounds that never decide) where a state's affinity to itself is not zero.
+    """
+    K, S, _ = affinity.shape
+    d = np.arange(S)
+    a = np.array(affinity, dtype=np.float64)
+    diag = a[:, d, d].copy()
+    a[:, d, d] = np.inf
+    lo = a.min(axis=2)
+    a[:, d, d] = -np.inf
+    hi = a.max(axis=2)
+    lo[diag != 0.0] = -np.inf
+    hi[diag != 0.0] = np.inf
+    return np.ascontiguousarray(lo), np.ascontiguousarray(hi)
 
 
 # ------------------------------------------------------------------ 7. admission

@@ -27,6 +27,9 @@ class Context:
         self.buffers: dict[str, np.ndarray] = {}
         self.founding_noise: dict[int, np.ndarray] = {}
         self.affinity_t: tuple | None = None
+        self.affinity_bounds: tuple | None = None
+        self.use_filter = True  # kernels.choices settles the choices an interval bound decides
+        self.tally = np.zeros(2, dtype=np.int64)  # choices needed, and settled by the filter
         self.threat_nz: tuple | None = None
         self.combat = w.combat.astype(np.float64)
         self.equipment = 0.5 * (w.tanks / n.tanks + w.aircraft / n.aircraft)
@@ -96,6 +99,17 @@ def _affinity_t(m) -> tuple[np.ndarray, np.ndarray]:
             rows = np.arange(a.shape[0], dtype=np.int64)
         c.affinity_t = (key, t, rows, st.threat_wt)  # holding threat_wt keeps its id unique
     return c.affinity_t[1], c.affinity_t[2]
+
+
+def _affinity_bounds(m, aff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """kernels.affinity_bounds of the current affinities, cached like ``_affinity_t`` (by the ids of the
+    affinity and threat-weight arrays: every change of affinity replaces the threat weights)."""
+    st = m.state
+    c = context(m)
+    key = (id(st.affinity), id(st.threat_wt))
+    if c.affinity_bounds is None or c.affinity_bounds[0] != key:
+        c.affinity_bounds = (key, *k.affinity_bounds(aff), st.threat_wt)
+    return c.affinity_bounds[1], c.affinity_bounds[2]
 
 
 # ------------------------------------------------------------------ 2. spending
@@ -185,13 +199,14 @@ def choices(m, t: int) -> None:
     keys = np.stack([c.rep_keys(m, f"choice:{w.bloc_codes[b]}") for b in ob])
     v = st.view
     aff, arow = _affinity(st)
+    lo, hi = _affinity_bounds(m, aff)
     k.choices(
         c.rep_keys(m, "revise"), p["revision_rate"], t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
         v.contrib, v.raw, v.loss, v.umbrella, v.us_share, v.eu_share, v.tbar, w.mutual_defence, p["overlap_value"],
-        w.spending_norm, w.own_nuclear, aff, arow, st.power, st.threat, st.share, st.us_attitude, st.eu_attitude,
-        st.neutrality, p["csf_exponent"], keys, p["w_security"], p["w_nuclear"], p["w_affinity"], p["w_attitude"],
-        p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"], p["choice_noise"],
-        st.leaving, st.applying,
+        w.spending_norm, w.own_nuclear, aff, arow, lo, hi, st.power, st.threat, st.share, st.us_attitude,
+        st.eu_attitude, st.neutrality, p["csf_exponent"], keys, p["w_security"], p["w_nuclear"], p["w_affinity"],
+        p["w_attitude"], p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"],
+        p["choice_noise"], c.use_filter, st.leaving, st.applying, c.tally,
     )  # fmt: skip
 
 
