@@ -776,6 +776,16 @@ def _founding_column(
     out[5] = umb
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _top_two_step(t1, t2, total, v, first):
+    """One step of ``top_two``'s loop: the running largest, second largest and sum after value v."""
+    lo = t1 if t1 < v else v
+    t2 = lo if lo > t2 else t2
+    t1 = v if v > t1 else t1
+    total = v if first else total + v
+    return t1, t2, total
+
+
 @njit(cache=True, error_model="numpy")
 def founding_rows(
     rows, willing, b, member, contrib, raw, loss, umbrella, md, overlap, spending_norm, own_nuclear, affinity_t, arow,
@@ -792,27 +802,75 @@ def founding_rows(
     set no longer changes (it would repeat itself), or when its willing states are too few or too
     weak to found the bloc (founding_outcome). The willing set only shrinks and its power, a sum of
     non-negative terms in index order, with it, so further rounds could not change its outcome.
+
+    What does not change between the rounds of a row is computed once per row and state: own power,
+    threat and its power, nuclear need, burden and neutrality, and the other blocs' protection and
+    umbrella values as the running state of ``top_two`` over the blocs before b plus the values after
+    b. Each round then continues ``top_two`` with the bloc of the willing's value at its place, so
+    every maximum and sum runs over the blocs in the same order as ``top_two`` over all of them.
     """
     Q, S = willing.shape
     B = member.shape[2]
+    nsuf = B - b - 1
     col = np.empty(S)
     agg = np.empty(6)
-    g = np.empty(B)
-    nuc = np.empty(B)
-    mem = np.empty(B, dtype=np.bool_)
     num = np.empty(S)
     still = np.empty(S, dtype=np.bool_)
-    terms = np.empty((1, 7))
+    # per state of a row, fixed across its rounds
+    gp = np.empty((S, 3))  # top-two state (t1, t2, total) of the other blocs' values before b
+    gs = np.empty((S, nsuf))  # values of the blocs after b
+    nucp = np.empty((S, 2))  # the same for the nuclear umbrellas (their sum is not used)
+    nucs = np.empty((S, nsuf))
+    own_ = np.empty(S)
+    thr_ = np.empty(S)
+    tg_ = np.empty(S)
+    need_ = np.empty(S)
+    bur_ = np.empty(S)
+    neu_ = np.empty(S)
     for q in range(Q):
         r = rows[q]
         a = arow[q]
         gam = gamma[r]
+        for i in range(S):
+            if not willing[q, i]:
+                continue
+            t1 = -np.inf
+            t2 = -np.inf
+            total = 0.0
+            n1 = -np.inf
+            n2 = -np.inf
+            for k in range(B):
+                if k == b:
+                    continue
+                v = md[k] * (1.0 - loss[r, k]) * (raw[r, k] - contrib[r, i, k]) if member[r, i, k] else 0.0
+                w = md[k] * umbrella[r, k] if member[r, i, k] else 0.0
+                if k < b:
+                    t1, t2, total = _top_two_step(t1, t2, total, v, k == 0)
+                    n1, n2, _ = _top_two_step(n1, n2, 0.0, w, k == 0)
+                else:
+                    gs[i, k - b - 1] = v
+                    nucs[i, k - b - 1] = w
+            gp[i, 0] = t1
+            gp[i, 1] = t2
+            gp[i, 2] = total
+            nucp[i, 0] = n1
+            nucp[i, 1] = n2
+            own = power_[r, i]
+            thr = threat_[r, i]
+            own_[i] = own
+            thr_[i] = thr
+            tp = thr + own
+            need_[i] = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
+            tg_[i] = ppow(thr, gam)
+            gap = spending_norm[b] - share[r, i]
+            bur_[i] = w_burden[r] * (gap if gap > 0.0 else 0.0)
+            neu_[i] = w_neutrality[r] * neutrality[r, i] * md[b]
         for _ in range(rounds):
             _founding_column(
                 q, r, b, willing, power_, threat_, integration, loss_max, own_nuclear, eu_member, us, col, agg
             )  # fmt: skip
-            for k in range(B):
-                nuc[k] = md[k] * (agg[5] if k == b else umbrella[r, k])
+            nuc_b = md[b] * agg[5]
+            one_minus_loss = 1.0 - agg[1]
             num[:] = 0.0
             for j in range(S):
                 if willing[q, j]:
@@ -823,29 +881,34 @@ def founding_rows(
                 still[i] = False
                 if not willing[q, i]:
                     continue
-                own = power_[r, i]
-                thr = threat_[r, i]
-                for k in range(B):
-                    if k == b:
-                        g[k] = md[k] * (1.0 - agg[1]) * (agg[0] - col[i])
-                        mem[k] = True
-                    else:
-                        g[k] = md[k] * (1.0 - loss[r, k]) * (raw[r, k] - contrib[r, i, k])
-                        mem[k] = member[r, i, k]
-                t1, t2, total = top_two(g, mem)
-                xw, xo = with_without(g, mem, b, t1, t2, total, overlap[r], True)
-                n1, n2, ntotal = top_two(nuc, mem)
-                n_with, n_without = with_without(nuc, mem, b, n1, n2, ntotal, 0.0, False)
-                tp = thr + own
-                need = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
-                utility_terms(
-                    need, w_nuclear[r], n_with, n_without, num[i], agg[0] - col[i], w_affinity[r], w_attitude[r],
-                    us_att[r, i], agg[2], eu_att[r, i], agg[3], w_burden[r], spending_norm[b], share[r, i],
-                    w_entanglement[r], agg[4], thr, w_neutrality[r], neutrality[r, i], md[b], inertia[r], True, terms, 0,
-                )  # fmt: skip
-                tg = ppow(thr, gam)
+                own = own_[i]
+                thr = thr_[i]
+                vb = md[b] * one_minus_loss * (agg[0] - col[i])
+                t1, t2, total = _top_two_step(gp[i, 0], gp[i, 1], gp[i, 2], vb, b == 0)
+                n1, n2, _ = _top_two_step(nucp[i, 0], nucp[i, 1], 0.0, nuc_b, b == 0)
+                for s in range(nsuf):
+                    t1, t2, total = _top_two_step(t1, t2, total, gs[i, s], False)
+                    n1, n2, _ = _top_two_step(n1, n2, 0.0, nucs[i, s], False)
+                if B == 1:
+                    t2 = 0.0
+                    n2 = 0.0
+                # with_without for a member of b (founders count as members of b)
+                max_without = t2 if vb == t1 else t1
+                ov = overlap[r]
+                xw = t1 + ov * (total - t1)
+                xo = max_without + ov * ((total - vb) - max_without)
+                n_without = n2 if nuc_b == n1 else n1
+                tg = tg_[i]
                 security = w_security[r] * (deterrence(ppow(own + xw, gam), tg) - deterrence(ppow(own + xo, gam), tg))
-                u = utility_sum(security, terms, 0, membership_cost[r])
+                den = agg[0] - col[i]
+                t0 = w_nuclear[r] * need_[i] * (n1 - n_without)
+                aff = w_affinity[r] * (num[i] / den if den > 0 else 0.0)
+                att = w_attitude[r] * (us_att[r, i] * agg[2] + eu_att[r, i] * agg[3])
+                tsum = agg[4] + thr
+                over = agg[4] - thr
+                t4 = w_entanglement[r] * (over if over > 0.0 else 0.0) / (tsum if tsum > 0 else 1.0)
+                t6 = inertia[r] * 1.0
+                u = security + t0 + aff + att - bur_[i] - t4 - neu_[i] - membership_cost[r] + t6
                 u = u - inertia[r] - founding_cost[r]
                 still[i] = u + noise[r, i] > 0.0
             diff = False
