@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from simulator import portable
+from simulator.phases import VOTE_STRIDE
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -648,91 +649,114 @@ def affinity_bounds(affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------ 7. admission
-@njit(cache=True, error_model="numpy")
-def applications(applying, member, admission, leader, keys):
-    """The applications (bloc, replicate, applicant) and the arguments of their voters' vote draws.
-
-    Returns the index arrays and logit arguments (n, S) of the voters' persistent 'vote:<bloc>'
-    draws (1.0, whose log is 0, where the rule reads no vote). Applications are independent of
-    each other, so their order is free.
-    """
-    R, S, B = applying.shape
-    n = 0
-    flat = applying.reshape(-1)
-    for x in range(flat.shape[0]):
-        n += flat[x]
-    ab = np.empty(n, dtype=np.int64)
-    ar = np.empty(n, dtype=np.int64)
-    aa = np.empty(n, dtype=np.int64)
-    logit = np.ones((n, S))
-    k = 0
-    for x in range(flat.shape[0]):
-        if flat[x]:
-            r, rest = divmod(x, S * B)
-            a, b = divmod(rest, B)
-            ab[k], ar[k], aa[k] = b, r, a
-            rule = admission[b]
-            if rule in (UNANIMITY, QMV, LEADER):
-                base = step_base(keys[b, r], -1)
-                for j in range(S):
-                    if member[r, j, b] and (rule != LEADER or j == leader[b]):
-                        logit[k, j] = logit_argument(base, j * 4096 + a)
-            k += 1
-    return ab, ar, aa, logit
+@njit(cache=True, error_model="numpy", inline="always")
+def _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, noise, scale, thresh, vetoed):
+    """Member j's vote on applicant a (admission.vote_yes): affinity minus entanglement risk, plus noise."""
+    tv = threat_[r, j]
+    tot = tv + ta
+    over = ta - tv
+    risk = (over if over > 0.0 else 0.0) / (tot if tot > 0 else 1.0) * md_b * w_ent
+    score = affinity[ar, j, a] - risk
+    return (score + noise * scale > thresh) and not vetoed
 
 
 @njit(cache=True, error_model="numpy")
-def admission_votes(
-    ab, ar, aa, LOG, member, contrib, threat_, affinity, arow, veto, has_veto, admission, leader, md, vote_noise,
+def admission(
+    applying, member, admission, leader, keys, contrib, threat_, affinity, arow, veto, has_veto, md, vote_noise,
     w_vote_entanglement, veto_threshold, qmv_states, qmv_power, admitted,
 ):  # fmt: skip
-    """Members vote on each application by the bloc's rule; a declared veto blocks it (admitted set in place)."""
-    S = member.shape[1]
-    for k in range(ab.shape[0]):
-        b, r, a = ab[k], ar[k], aa[k]
-        rule = admission[b]
-        lead = leader[b]
-        ta = threat_[r, a]
-        n = 0
-        n_yes = 0
-        p_all = 0.0
-        p_yes = 0.0
-        declared = False
-        leader_yes = True
-        for j in range(S):
-            voter = member[r, j, b]
-            vetoed = has_veto and veto[r, b, j, a]
-            if vetoed and voter:
-                declared = True
-            yes = False
-            if voter and rule != OPEN:
-                tv = threat_[r, j]
-                tot = tv + ta
-                over = ta - tv
-                risk = (over if over > 0.0 else 0.0) / (tot if tot > 0 else 1.0) * md[b] * w_vote_entanglement[r]
-                score = affinity[arow[r], j, a] - risk
-                yes = (score + LOG[k, j] * vote_noise[r] > veto_threshold[r]) and not vetoed
-            if j == lead and voter:
-                leader_yes = yes
-            pv = contrib[r, j, b] if voter else 0.0
-            py = contrib[r, j, b] if (voter and yes) else 0.0
-            p_all = pv if j == 0 else p_all + pv
-            p_yes = py if j == 0 else p_yes + py
-            if voter:
-                n += 1
-                if yes:
-                    n_yes += 1
-        if rule == OPEN:
-            ok = True
-        elif rule == CLOSED:
-            ok = False
-        elif rule == LEADER:
-            ok = leader_yes or n == 0
-        elif rule == UNANIMITY:
-            ok = n_yes == n
-        else:
-            ok = n == 0 or (n_yes >= qmv_states[r] * n and p_yes >= qmv_power[r] * p_all)
-        admitted[r, a, b] = ok and not declared
+    """Members vote on each application by the bloc's rule; a declared veto blocks it (``admitted`` in place).
+
+    Applications are independent of each other, so their order is free: replicate by replicate,
+    each set cell of ``applying``. The voters are the bloc's members, in index order. Each voter's
+    stance on an applicant is the persistent logistic draw of stream 'vote:<bloc>' at step -1, cell
+    voter * VOTE_STRIDE + applicant (``keys`` (B, R) are the streams' replicate keys). Only the votes
+    a rule reads are drawn and counted: none under OPEN and CLOSED, the leader's under LEADER, all
+    under QMV (the shares of voters and of their pooled power, each sum in index order over the
+    voters; non-voters would add exact zeros), and under UNANIMITY the votes in chunks of eight until
+    the first no, which settles the application. A skipped vote could not change the outcome, so
+    the result equals the numpy path's, which draws and counts every vote.
+    """
+    R, S, B = applying.shape
+    SB = S * B
+    ap8 = applying.reshape(-1).view(np.uint8)
+    lg = np.empty(S)
+    vix = np.empty(S, dtype=np.int64)
+    C = 8
+    for r in range(R):
+        row = r * SB
+        tot = 0
+        for x in range(SB):
+            tot += ap8[row + x]
+        if tot == 0:
+            continue
+        ar = arow[r]
+        scale = vote_noise[r]
+        w_ent = w_vote_entanglement[r]
+        thresh = veto_threshold[r]
+        for x in range(SB):
+            if ap8[row + x] == 0:
+                continue
+            a = x // B
+            b = x - a * B
+            rule = admission[b]
+            lead = leader[b]
+            md_b = md[b]
+            nv = 0
+            for j in range(S):  # the voters, in index order
+                vix[nv] = j
+                nv += member[r, j, b]
+            declared = False
+            if has_veto:
+                for v in range(nv):
+                    declared |= veto[r, b, vix[v], a]
+            ta = threat_[r, a]
+            if rule == OPEN:
+                ok = True
+            elif rule == CLOSED:
+                ok = False
+            elif rule == UNANIMITY:  # every voter must say yes: stop at the first no
+                kb = step_base(keys[b, r], -1)
+                ok = True
+                for v0 in range(0, nv, C):
+                    m = min(C, nv - v0)
+                    for t in range(m):
+                        lg[t] = logit_argument(kb, vix[v0 + t] * VOTE_STRIDE + a)
+                    log_inplace(lg[:m])
+                    for t in range(m):
+                        j = vix[v0 + t]
+                        vetoed = has_veto and veto[r, b, j, a]
+                        if not _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, lg[t], scale, thresh, vetoed):
+                            ok = False
+                            break
+                    if not ok:
+                        break
+            elif rule == LEADER:  # the leader's vote, if the leader is a member
+                ok = True
+                if lead >= 0 and member[r, lead, b]:
+                    kb = step_base(keys[b, r], -1)
+                    lg[0] = logit_argument(kb, lead * VOTE_STRIDE + a)
+                    log_inplace(lg[:1])
+                    vetoed = has_veto and veto[r, b, lead, a]
+                    ok = _vote(affinity, ar, lead, a, threat_, r, ta, md_b, w_ent, lg[0], scale, thresh, vetoed)
+            else:  # QMV: shares of the voters and of their power
+                kb = step_base(keys[b, r], -1)
+                for v in range(nv):
+                    lg[v] = logit_argument(kb, vix[v] * VOTE_STRIDE + a)
+                log_inplace(lg[:nv])
+                n_yes = 0
+                p_all = 0.0
+                p_yes = 0.0
+                for v in range(nv):
+                    j = vix[v]
+                    vetoed = has_veto and veto[r, b, j, a]
+                    yes = _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, lg[v], scale, thresh, vetoed)
+                    c = contrib[r, j, b]
+                    p_all += c
+                    p_yes += c if yes else 0.0
+                    n_yes += yes
+                ok = nv == 0 or (n_yes >= qmv_states[r] * nv and p_yes >= qmv_power[r] * p_all)
+            admitted[r, a, b] = ok and not declared
 
 
 # ------------------------------------------------------------------ 8. founding

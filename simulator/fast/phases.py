@@ -218,15 +218,11 @@ def admission(m, t: int) -> None:
     R, S, B = st.member.shape
     st.admitted = c.cleared("admitted", (R, S, B), bool)
     keys = np.stack([c.rep_keys(m, f"vote:{code}") for code in w.bloc_codes])
-    ab, ar, aa, logit = k.applications(st.applying, st.member, w.admission, w.leader, keys)
-    if len(ab) == 0:
-        return
-    k.log_inplace(logit.reshape(-1))  # the voters' logistic draws (log 1 = 0 where no vote is read)
     aff, arow = _affinity(st)
     veto = st.veto if st.veto is not None else c.no_veto
-    k.admission_votes(
-        ab, ar, aa, logit, st.member, st.contrib, st.threat, aff, arow, veto, st.veto is not None, w.admission,
-        w.leader, w.mutual_defence, p["vote_noise"], p["w_vote_entanglement"], p["veto_threshold"],
+    k.admission(
+        st.applying, st.member, w.admission, w.leader, keys, st.contrib, st.threat, aff, arow, veto,
+        st.veto is not None, w.mutual_defence, p["vote_noise"], p["w_vote_entanglement"], p["veto_threshold"],
         p["qmv_states"], p["qmv_power"], st.admitted,
     )  # fmt: skip
 
