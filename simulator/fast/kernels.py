@@ -170,12 +170,13 @@ def spending(
     """Spending reaction and capital accumulation, in place on ``share`` and ``capital``."""
     R, S, B = member.shape
     norm = np.empty(S)
+    normed = np.flatnonzero(norm_b > 0.0)  # blocs without a norm (0) cannot raise the maximum
     for r in range(R):
         mem = member[r]
         act = active[r]
         for i in range(S):  # the strictest norm of the active blocs the state is in (norms are >= 0)
             x = 0.0
-            for b in range(B):
+            for b in normed:
                 v = norm_b[b] if (mem[i, b] & act[b]) else 0.0
                 x = v if v > x else x
             norm[i] = x

@@ -28,6 +28,9 @@ class Context:
         self.founding_noise: dict[int, np.ndarray] = {}
         self.affinity_t: tuple | None = None
         self.affinity_bounds: tuple | None = None
+        self.choice_keys: np.ndarray | None = None  # (open blocs, R) keys of the 'choice:<bloc>' streams
+        self.vote_keys: np.ndarray | None = None  # (B, R) keys of the 'vote:<bloc>' streams
+        self.latent = np.flatnonzero(w.min_founders > 0)  # blocs that can be founded
         self.use_filter = True  # kernels.choices settles the choices an interval bound decides
         self.tally = np.zeros(2, dtype=np.int64)  # choices needed, and settled by the filter
         self.threat_nz: tuple | None = None
@@ -196,7 +199,9 @@ def choices(m, t: int) -> None:
     ob = c.open_blocs
     if len(ob) == 0:
         return
-    keys = np.stack([c.rep_keys(m, f"choice:{w.bloc_codes[b]}") for b in ob])
+    if c.choice_keys is None:
+        c.choice_keys = np.stack([c.rep_keys(m, f"choice:{w.bloc_codes[b]}") for b in ob])
+    keys = c.choice_keys
     v = st.view
     aff, arow = _affinity(st)
     lo, hi = _affinity_bounds(m, aff)
@@ -217,7 +222,9 @@ def admission(m, t: int) -> None:
     p = m.params
     R, S, B = st.member.shape
     st.admitted = c.cleared("admitted", (R, S, B), bool)
-    keys = np.stack([c.rep_keys(m, f"vote:{code}") for code in w.bloc_codes])
+    if c.vote_keys is None:
+        c.vote_keys = np.stack([c.rep_keys(m, f"vote:{code}") for code in w.bloc_codes])
+    keys = c.vote_keys
     aff, arow = _affinity(st)
     veto = st.veto if st.veto is not None else c.no_veto
     k.admission(
@@ -250,7 +257,7 @@ def founding(m, t: int) -> None:
     st.founders = c.cleared("founders", st.member.shape, bool)
     c.founded = c.cleared("founded", st.active.shape, bool)
     v = st.view
-    for b in np.flatnonzero(w.min_founders > 0):
+    for b in c.latent:
         code = w.bloc_codes[b]
         rows = k.founding_attempts(st.active, b, c.rep_keys(m, f"found_attempt:{code}"), t, p["founding_rate"])
         if len(rows) == 0:
