@@ -250,7 +250,7 @@ def threat_shared(src, dst, weight, power_, scale, out):
     exact zeros). Replicates are processed in chunks, the chunk on the inner (vector) loop.
     """
     R, S = power_.shape
-    C = 64
+    C = min(64, R)
     pt = np.empty((S, C))
     acc = np.empty((S, C))
     for r0 in range(0, R, C):
@@ -261,7 +261,7 @@ def threat_shared(src, dst, weight, power_, scale, out):
         acc[:, :] = 0.0
         for t in range(src.shape[0]):
             j, i, w = src[t], dst[t], weight[t]
-            for q in range(C):
+            for q in range(nc):
                 acc[i, q] += w * pt[j, q]
         for q in range(nc):
             for i in range(S):
