@@ -382,8 +382,8 @@ class ReferenceModel(mesa.Model):
         p = self.p
         contrib = [commitment[i] * s.power if members[i] and active else 0.0 for i, s in enumerate(self.states)]
         raw = _total(contrib)
-        shares = [c / raw for c in contrib] if raw > 0 else []
-        hhi = _total(x * x for x in shares) if raw > 0 else 1.0  # Herfindahl index of members' power
+        rr = raw * raw
+        hhi = _total(c * c for c in contrib) / rr if rr > 0 else 1.0  # Herfindahl index of members' power
         loss = p.coordination_loss_max * (1.0 - bloc.integration) * (1.0 - hhi)
         umbrella = max(
             commitment[i] if members[i] and active and s.own_nuclear else 0.0 for i, s in enumerate(self.states)

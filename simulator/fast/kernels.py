@@ -276,17 +276,21 @@ def bloc_view(
 ):  # fmt: skip
     """Every bloc's aggregates in every replicate (outputs filled in place).
 
-    The sums of simulator.mechanisms.utility.bloc_view, each in index order over states. Terms of
-    non-members are exact zeros and are skipped: every term is >= +0.0 (commitments, power and
-    threat are non-negative), so a sum started at 0.0 without them equals ``seqsum`` bit for bit.
-    Replicates with ``changed[r]`` False kept their members, commitments, power and threat since
-    the outputs were last computed: only the coordination loss (integration) is recomputed.
+    The sums of simulator.mechanisms.utility.bloc_view, each in index order over states, all in one
+    pass over the states. Terms of non-members are exact zeros and are skipped: every term is
+    >= +0.0 (commitments, power and threat are non-negative), so a sum started at 0.0 without them
+    equals ``seqsum`` bit for bit. Replicates with ``changed[r]`` False kept their members,
+    commitments, power and threat since the outputs were last computed: only the coordination
+    loss (integration) is recomputed.
     """
     R, S, B = member.shape
     for r in range(R):
         for b in range(B):
             if changed[r]:
                 acc = 0.0
+                sq = 0.0
+                eu = 0.0
+                tb = 0.0
                 umb = 0.0
                 act = active[r, b]
                 for i in range(S):
@@ -295,25 +299,18 @@ def bloc_view(
                         c = com * power_[r, i]
                         contrib[r, i, b] = c
                         acc += c
+                        sq += c * c
+                        if eu_member[i]:
+                            eu += c
+                        tb += c * threat_[r, i]
                         if own_nuclear[i] and com > umb:
                             umb = com
                     else:
                         contrib[r, i, b] = 0.0
                 safe = acc if acc > 0 else 1.0
-                h = 0.0
-                eu = 0.0
-                tb = 0.0
-                if acc != 0.0:
-                    for i in range(S):
-                        c = contrib[r, i, b]
-                        if c != 0.0:
-                            x = c / safe
-                            h += x * x
-                            if eu_member[i]:
-                                eu += c
-                            tb += c * threat_[r, i]
+                rr = acc * acc
                 raw[r, b] = acc
-                hhi[r, b] = h if acc > 0 else 1.0
+                hhi[r, b] = sq / rr if rr > 0 else 1.0
                 umbrella[r, b] = umb
                 us_share[r, b] = contrib[r, us, b] / safe if us >= 0 else 0.0
                 eu_share[r, b] = eu / safe
@@ -771,28 +768,25 @@ def _founding_column(
     """
     S = willing.shape[1]
     acc = 0.0
+    sq = 0.0
+    eu = 0.0
+    tb = 0.0
     umb = 0.0
     for i in range(S):
         c = 1.0 * power_[r, i] if willing[q, i] else 0.0
         col[i] = c
         acc = c if i == 0 else acc + c
-        u = 1.0 if (willing[q, i] and own_nuclear[i]) else 0.0
-        if i == 0 or u > umb:
-            umb = u
-    safe = acc if acc > 0 else 1.0
-    hhi = 0.0
-    eu = 0.0
-    tb = 0.0
-    for i in range(S):
-        c = col[i]
-        s = c / safe
-        hhi = s * s if i == 0 else hhi + s * s
+        sq = c * c if i == 0 else sq + c * c
         e = c if eu_member[i] else 0.0
         eu = e if i == 0 else eu + e
         x = c * threat_[r, i]
         tb = x if i == 0 else tb + x
-    if not acc > 0:
-        hhi = 1.0
+        u = 1.0 if (willing[q, i] and own_nuclear[i]) else 0.0
+        if i == 0 or u > umb:
+            umb = u
+    safe = acc if acc > 0 else 1.0
+    rr = acc * acc
+    hhi = sq / rr if rr > 0 else 1.0
     out[0] = acc
     out[1] = loss_max[r] * (1.0 - integration[r, b]) * (1.0 - hhi)
     out[2] = col[us] / safe if us >= 0 else 0.0

@@ -20,10 +20,13 @@ def pooled(contrib: np.ndarray) -> np.ndarray:
 def coordination_loss(
     contrib: np.ndarray, raw: np.ndarray, integration: np.ndarray, loss_max: np.ndarray
 ) -> np.ndarray:
-    """lambda_b = lambda_max (1 - integration_b)(1 - HHI_b); HHI of the members' power shares."""
-    safe = np.where(raw > 0, raw, 1.0)
-    shares = contrib / safe[:, None, :]
-    hhi = np.where(raw > 0, seqsum(shares * shares, 1), 1.0)
+    """lambda_b = lambda_max (1 - integration_b)(1 - HHI_b); HHI of the members' power shares.
+
+    HHI_b = sum_i (c_i / R_b)^2, computed as (sum_i c_i^2) / R_b^2: one pass over the members
+    (1 where R_b^2 is 0).
+    """
+    rr = raw * raw
+    hhi = np.where(rr > 0, seqsum(contrib * contrib, 1) / np.where(rr > 0, rr, 1.0), 1.0)
     return loss_max[:, None] * (1.0 - integration) * (1.0 - hhi)
 
 
