@@ -28,6 +28,8 @@ class Context:
         self.founding_noise: dict[int, np.ndarray] = {}
         self.affinity_t: tuple | None = None
         self.affinity_bounds: tuple | None = None
+        self.view: BlocView | None = None  # the bloc view's output arrays (blocs)
+        self.hhi: np.ndarray | None = None
         self.choice_keys: np.ndarray | None = None  # (open blocs, R) keys of the 'choice:<bloc>' streams
         self.vote_keys: np.ndarray | None = None  # (B, R) keys of the 'vote:<bloc>' streams
         self.latent = np.flatnonzero(w.min_founders > 0)  # blocs that can be founded
@@ -168,18 +170,21 @@ def blocs(m, t: int, changed: np.ndarray | None = None) -> None:
     if changed is None:
         changed = c.buffer("all", (R,), bool)
         changed.fill(True)
-    contrib = c.buffer("contrib", (R, S, B))
-    raw, hhi, loss, effective, umbrella, us_share, eu_share, tbar = (
-        c.buffer(name, (R, B))
-        for name in ("raw", "hhi", "loss", "effective", "umbrella", "us_share", "eu_share", "tbar")
-    )
+    v = c.view
+    if v is None or v.member is not st.member:  # the output arrays, reused from step to step
+        contrib = c.buffer("contrib", (R, S, B))
+        raw, c.hhi, loss, effective, umbrella, us_share, eu_share, tbar = (
+            c.buffer(name, (R, B))
+            for name in ("raw", "hhi", "loss", "effective", "umbrella", "us_share", "eu_share", "tbar")
+        )
+        v = c.view = BlocView(st.member, contrib, raw, loss, effective, umbrella, us_share, eu_share, tbar)
     k.bloc_view(
         st.member, np.ascontiguousarray(st.commitment), st.power, st.active, np.ascontiguousarray(st.integration),
         m.params["coordination_loss_max"], st.threat, w.own_nuclear, w.eu_member, c.us, changed,
-        contrib, raw, hhi, loss, effective, umbrella, us_share, eu_share, tbar,
+        v.contrib, v.raw, c.hhi, v.loss, v.effective, v.umbrella, v.us_share, v.eu_share, v.tbar,
     )  # fmt: skip
-    st.view = BlocView(st.member, contrib, raw, loss, effective, umbrella, us_share, eu_share, tbar)
-    st.contrib, st.raw, st.loss, st.effective, st.umbrella = contrib, raw, loss, effective, umbrella
+    st.view = v
+    st.contrib, st.raw, st.loss, st.effective, st.umbrella = v.contrib, v.raw, v.loss, v.effective, v.umbrella
 
 
 def refresh_power(m) -> None:
