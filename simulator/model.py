@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mesa
@@ -85,6 +86,21 @@ class StateAgent(mesa.Agent):
         return self.model.state.threat[:, self.index]
 
 
+def _world_cache(world: World, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """A read-only array derived from the world alone, computed once and shared by its models.
+
+    The world's baseline arrays do not change once it is built; a model that changes affinities
+    copies them first (phases._add_affinity), so the shared decay and threat weights stay valid.
+    """
+    cache = world.__dict__.setdefault("_derived", {})
+    value = cache.get(key)
+    if value is None:
+        value = make()
+        value.flags.writeable = False
+        cache[key] = value
+    return value
+
+
 class AllianceModel(mesa.Model):
     """An ensemble of R replicates of one scenario.
 
@@ -156,8 +172,8 @@ class AllianceModel(mesa.Model):
         spend_q = pw.quarterly_spending(np.broadcast_to(w.share0, (R, S)), w.gdp_usd_bn)
         capital = spend_q / p["capital_depreciation"][:, None]
         d_km = p["threat_decay_km"]
-        if (d_km == d_km[0]).all():  # one decay matrix for the whole ensemble
-            decay = portable.exp(-(w.distance_km / d_km[0]))
+        if (d_km == d_km[0]).all():  # one decay matrix for the whole ensemble, shared by the world's models
+            decay = _world_cache(w, ("decay", float(d_km[0])), lambda: portable.exp(-(w.distance_km / d_km[0])))
         else:
             decay = portable.exp(-(w.distance_km[None, :, :] / d_km[:, None, None]))
         affinity = np.broadcast_to(w.affinity, (R, S, S))  # read-only view; copied on the first relation shock
@@ -192,7 +208,10 @@ class AllianceModel(mesa.Model):
         st = self.state
         shared = not st.affinity.flags.writeable and self.decay.ndim == 2
         if shared:
-            st.threat_wt = np.ascontiguousarray(th.threat_weights(self.world.affinity, self.decay).T)
+            w, decay = self.world, self.decay
+            st.threat_wt = _world_cache(
+                w, ("threat_wt", id(decay)), lambda: np.ascontiguousarray(th.threat_weights(w.affinity, decay).T)
+            )
         else:
             w = th.threat_weights(st.affinity, self.decay if self.decay.ndim == 3 else self.decay[None])
             st.threat_wt = np.ascontiguousarray(np.swapaxes(w, 1, 2))

@@ -26,8 +26,7 @@ class Context:
         self.keys: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
         self.founding_noise: dict[int, np.ndarray] = {}
-        self.affinity_t: tuple | None = None
-        self.affinity_bounds: tuple | None = None
+        self.affinities: tuple | None = None  # _affinities
         self.view: BlocView | None = None  # the bloc view's output arrays (blocs)
         self.hhi: np.ndarray | None = None
         self.choice_keys: np.ndarray | None = None  # (open blocs, R) keys of the 'choice:<bloc>' streams
@@ -75,46 +74,33 @@ def context(m) -> Context:
     return ctx
 
 
-def _affinity(st) -> tuple[np.ndarray, np.ndarray]:
-    """Affinity as (K, S, S) with a row index per replicate: one shared matrix or one per replicate."""
-    a = st.affinity
-    if a.ndim == 3 and a.strides[0] == 0:
-        return np.ascontiguousarray(a[:1]), np.zeros(a.shape[0], dtype=np.int64)
-    a = np.ascontiguousarray(a)
-    return a, np.arange(a.shape[0], dtype=np.int64)
+def _affinities(m) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The affinities in kernel form: ``(aff, arow, aff_t, lo, hi)``.
 
-
-def _affinity_t(m) -> tuple[np.ndarray, np.ndarray]:
-    """Transposed affinity [k, j, i] = a_ij (K, S, S) and the matrix k of each replicate.
-
-    Cached until the affinities change (every change goes through phases._add_affinity, which
-    replaces the threat weights). Symmetric matrices (the usual case) are their own transpose.
+    ``aff`` (K, S, S) holds one shared matrix (K = 1, while every replicate has the world's) or one
+    per replicate, ``arow`` (R,) the matrix of each replicate, ``aff_t`` the transposed matrices
+    ([k, j, i] = a_ij; symmetric matrices, the usual case, are their own transpose), and ``lo``,
+    ``hi`` (K, S) the bounds of kernels.choices' filter (kernels.affinity_bounds). Cached until the
+    affinities change: every change goes through phases._add_affinity, which replaces the threat
+    weights, so the ids of the two arrays are the key (holding the threat weights keeps the id unique).
     """
     st = m.state
     c = context(m)
     key = (id(st.affinity), id(st.threat_wt))
-    if c.affinity_t is None or c.affinity_t[0] != key:
+    if c.affinities is None or c.affinities[0] != key:
         a = st.affinity
         if a.ndim == 3 and a.strides[0] == 0:  # the world's matrix, shared by every replicate
-            t = np.ascontiguousarray(a[0].T)[None]
-            rows = np.zeros(a.shape[0], dtype=np.int64)
+            aff = np.ascontiguousarray(a[:1])
+            arow = np.zeros(a.shape[0], dtype=np.int64)
+            aff_t = np.ascontiguousarray(a[0].T)[None]
         else:
-            a = np.ascontiguousarray(a)
-            t = a if np.array_equal(a, a.transpose(0, 2, 1)) else np.ascontiguousarray(a.transpose(0, 2, 1))
-            rows = np.arange(a.shape[0], dtype=np.int64)
-        c.affinity_t = (key, t, rows, st.threat_wt)  # holding threat_wt keeps its id unique
-    return c.affinity_t[1], c.affinity_t[2]
-
-
-def _affinity_bounds(m, aff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """kernels.affinity_bounds of the current affinities, cached like ``_affinity_t`` (by the ids of the
-    affinity and threat-weight arrays: every change of affinity replaces the threat weights)."""
-    st = m.state
-    c = context(m)
-    key = (id(st.affinity), id(st.threat_wt))
-    if c.affinity_bounds is None or c.affinity_bounds[0] != key:
-        c.affinity_bounds = (key, *k.affinity_bounds(aff), st.threat_wt)
-    return c.affinity_bounds[1], c.affinity_bounds[2]
+            aff = np.ascontiguousarray(a)
+            arow = np.arange(a.shape[0], dtype=np.int64)
+            symmetric = np.array_equal(aff, aff.transpose(0, 2, 1))
+            aff_t = aff if symmetric else np.ascontiguousarray(aff.transpose(0, 2, 1))
+        lo, hi = k.affinity_bounds(aff)
+        c.affinities = (key, aff, arow, aff_t, lo, hi, st.threat_wt)
+    return c.affinities[1:6]
 
 
 # ------------------------------------------------------------------ 2. spending
@@ -208,8 +194,7 @@ def choices(m, t: int) -> None:
         c.choice_keys = np.stack([c.rep_keys(m, f"choice:{w.bloc_codes[b]}") for b in ob])
     keys = c.choice_keys
     v = st.view
-    aff, arow = _affinity(st)
-    lo, hi = _affinity_bounds(m, aff)
+    aff, arow, _, lo, hi = _affinities(m)
     k.choices(
         c.rep_keys(m, "revise"), p["revision_rate"], t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
         v.contrib, v.raw, v.loss, v.umbrella, v.us_share, v.eu_share, v.tbar, w.mutual_defence, p["overlap_value"],
@@ -230,7 +215,7 @@ def admission(m, t: int) -> None:
     if c.vote_keys is None:
         c.vote_keys = np.stack([c.rep_keys(m, f"vote:{code}") for code in w.bloc_codes])
     keys = c.vote_keys
-    aff, arow = _affinity(st)
+    aff, arow, _, _, _ = _affinities(m)
     veto = st.veto if st.veto is not None else c.no_veto
     k.admission(
         st.applying, st.member, w.admission, w.leader, keys, st.contrib, st.threat, aff, arow, veto,
@@ -267,10 +252,11 @@ def founding(m, t: int) -> None:
         rows = k.founding_attempts(st.active, b, c.rep_keys(m, f"found_attempt:{code}"), t, p["founding_rate"])
         if len(rows) == 0:
             continue
-        aff_t, arow_all = _affinity_t(m)
+        _, arow_all, aff_t, _, _ = _affinities(m)
         arow_t = arow_all[rows]
         noise = _founding_noise(m, b)
-        willing = np.repeat(w.eligible[None, :, b], len(rows), axis=0)
+        willing = c.buffer("willing", (m.R, w.n_states), bool)[: len(rows)]
+        willing[:] = w.eligible[:, b]
         k.founding_rows(
             rows, willing, b, st.member, v.contrib, v.raw, v.loss, v.umbrella, w.mutual_defence, p["overlap_value"],
             w.spending_norm, w.own_nuclear, aff_t, arow_t, st.power, st.threat, st.share, st.us_attitude,
