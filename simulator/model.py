@@ -136,7 +136,11 @@ class AllianceModel(mesa.Model):
         self.params = sample_parameters(scenario, self.streams)
         self.shocks = compile_shocks(scenario, self.world)
         self.scheduled = scheduled_steps(self.shocks, self.root_seed, self.replicates)
-        self.shock_steps = [frozenset(np.unique(col).tolist()) for col in self.scheduled.T]  # steps with a firing
+        # the steps at which a scheduled shock fires in some replicate (None: a probability shock)
+        self.shock_steps = [
+            frozenset(np.unique(col).tolist()) if c.spec.probability is None else None
+            for c, col in zip(self.shocks, self.scheduled.T, strict=True)
+        ]
         self.record_events = record_events
         self.backend = "numpy" if record_events else resolve_backend(backend)
         self.events: list[tuple[int, int, str, str]] = []

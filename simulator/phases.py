@@ -35,8 +35,8 @@ VOTE_STRIDE = 4096  # cell = voter * VOTE_STRIDE + applicant (stable when states
 # ------------------------------------------------------------------ 1. shocks
 def shocks(m, t: int) -> None:
     st = m.state
-    for c in m.shocks:
-        if c.spec.probability is None and t not in m.shock_steps[c.index]:
+    for c, steps in zip(m.shocks, m.shock_steps, strict=True):
+        if steps is not None and t not in steps:
             continue  # a scheduled shock that fires in no replicate at this step
         rows = fires(c, t, m.scheduled, st.fired, m.streams)
         if not rows.any():
