@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.fast import ENV_VAR, default_backend, numba_available, resolve_backend
 from simulator.model import AllianceModel
@@ -115,3 +117,66 @@ def test_choice_filter_settles_only_what_the_exact_utility_decides(case, overrid
     assert_same_run(off, on)
     assert off_tally[1] == 0 and off_tally[0] == on_tally[0] > 0
     assert on_tally[1] > 0.3 * on_tally[0], "the filter settled almost nothing: this case would not test it"
+
+
+def _random_choice_inputs(seed: int, per_replicate_affinity: bool) -> dict:
+    """Consistent random inputs of kernels.choices: a random ensemble state, its bloc view from
+    kernels.bloc_view, and parameters drawn across their whole valid ranges (simulator.params)."""
+    from simulator.fast import kernels as k
+
+    rng = np.random.default_rng(seed)
+    R, S, B = 16, 12, 4
+    u = rng.uniform
+    member = rng.random((R, S, B)) < 0.5
+    active = rng.random((R, B)) < 0.8
+    commitment = np.where(rng.random((R, S, B)) < 0.3, u(0, 1, (R, S, B)), 1.0)
+    power = np.exp(rng.normal(0, 1.5, (R, S)))
+    threat = np.where(rng.random((R, S)) < 0.2, 0.0, np.exp(rng.normal(0, 1.5, (R, S))))
+    own_nuclear = rng.random(S) < 0.25
+    eu_member = rng.random(S) < 0.5
+    out = {name: np.empty((R, B)) for name in ("raw", "hhi", "loss", "effective", "umbrella", "us", "eu", "tbar")}
+    contrib = np.empty((R, S, B))
+    k.bloc_view(
+        member, commitment, power, active, u(0, 1, (R, B)), u(0, 1, R), threat, own_nuclear, eu_member, 0,
+        np.ones(R, dtype=bool), contrib, *out.values(),
+    )  # fmt: skip
+    K = R if per_replicate_affinity else 1
+    aff = u(-1, 1, (K, S, S)) * (rng.random((K, S, S)) < 0.7)
+    aff = (aff + aff.transpose(0, 2, 1)) / 2
+    aff[:, np.arange(S), np.arange(S)] = 0.0
+    lo, hi = k.affinity_bounds(aff)
+    weight = lambda high: u(0, high, R)  # noqa: E731
+    return dict(
+        revise_keys=rng.integers(0, 2**63, R, dtype=np.uint64), rate=u(0.2, 1.0, R), step=int(rng.integers(0, 40)),
+        open_b=np.arange(B, dtype=np.int64), member=member, active=active, barred=rng.random((R, S, B)) < 0.1,
+        eligible=rng.random((S, B)) < 0.8, admission=rng.integers(0, 5, B).astype(np.int64), contrib=contrib,
+        raw=out["raw"], loss=out["loss"], umbrella=out["umbrella"], us_share=out["us"], eu_share=out["eu"],
+        tbar=out["tbar"], md=u(0, 1, B), overlap=u(0, 1, R), spending_norm=u(0, 5, B), own_nuclear=own_nuclear,
+        affinity=aff, arow=(np.arange(R) if per_replicate_affinity else np.zeros(R)).astype(np.int64), aff_lo=lo,
+        aff_hi=hi, power_=power, threat_=threat, share=u(0, 5, (R, S)), us_att=u(-1, 1, (R, S)),
+        eu_att=u(-1, 1, (R, S)), neutrality=u(0, 1, (R, S)), gamma=np.where(rng.random(R) < 0.5, 1.0, u(0.1, 5, R)),
+        keys=rng.integers(0, 2**63, (B, R), dtype=np.uint64), w_security=weight(50), w_nuclear=weight(10),
+        w_affinity=weight(10), w_attitude=weight(10), w_burden=weight(5), w_entanglement=weight(10),
+        w_neutrality=weight(10), membership_cost=u(-5, 5, R), inertia=weight(10),
+        choice_noise=np.exp(u(np.log(0.01), np.log(10), R)),
+    )  # fmt: skip
+
+
+@needs_numba
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), per_replicate_affinity=st.booleans())
+def test_choice_filter_equals_the_exact_decisions_on_random_states(seed, per_replicate_affinity):
+    """Random ensemble states and parameters across their valid ranges: the filter changes no decision."""
+    from simulator.fast import kernels as k
+
+    args = _random_choice_inputs(seed, per_replicate_affinity)
+    R, S, B = args["member"].shape
+    decided = []
+    for use_filter in (False, True):
+        leaving, applying = np.zeros((R, S, B), dtype=bool), np.zeros((R, S, B), dtype=bool)
+        tally = np.zeros(2, dtype=np.int64)
+        k.choices(**args, use_filter=use_filter, leaving=leaving, applying=applying, tally=tally)
+        decided.append((leaving, applying, tally))
+    (leave_off, apply_off, _), (leave_on, apply_on, tally) = decided
+    assert np.array_equal(leave_off, leave_on) and np.array_equal(apply_off, apply_on)
+    assert tally[0] > 0
