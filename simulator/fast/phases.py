@@ -29,8 +29,7 @@ class Context:
         self.affinities: tuple | None = None  # _affinities
         self.view: BlocView | None = None  # the bloc view's output arrays (blocs)
         self.hhi: np.ndarray | None = None
-        self.choice_keys: np.ndarray | None = None  # (open blocs, R) keys of the 'choice:<bloc>' streams
-        self.vote_keys: np.ndarray | None = None  # (B, R) keys of the 'vote:<bloc>' streams
+        self.stacks: dict[str, np.ndarray] = {}  # stacked_keys
         self.latent = np.flatnonzero(w.min_founders > 0)  # blocs that can be founded
         self.use_filter = True  # kernels.choices settles the choices an interval bound decides
         self.tally = np.zeros(2, dtype=np.int64)  # choices needed, and settled by the filter
@@ -56,6 +55,14 @@ class Context:
         buf = self.buffer(name, shape, dtype)
         buf.fill(0)
         return buf
+
+    def stacked_keys(self, m, prefix: str, codes) -> np.ndarray:
+        """(len(codes), R) replicate keys of the streams '<prefix>:<code>', stacked once per model (the
+        codes of a prefix do not change within a model)."""
+        keys = self.stacks.get(prefix)
+        if keys is None:
+            keys = self.stacks[prefix] = np.stack([self.rep_keys(m, f"{prefix}:{code}") for code in codes])
+        return keys
 
     def rep_keys(self, m, stream: str) -> np.ndarray:
         """(R,) replicate keys of a named stream (as simulator.rng.Streams computes them)."""
@@ -190,9 +197,7 @@ def choices(m, t: int) -> None:
     ob = c.open_blocs
     if len(ob) == 0:
         return
-    if c.choice_keys is None:
-        c.choice_keys = np.stack([c.rep_keys(m, f"choice:{w.bloc_codes[b]}") for b in ob])
-    keys = c.choice_keys
+    keys = c.stacked_keys(m, "choice", [w.bloc_codes[b] for b in ob])
     v = st.view
     aff, arow, _, lo, hi = _affinities(m)
     k.choices(
@@ -212,9 +217,7 @@ def admission(m, t: int) -> None:
     p = m.params
     R, S, B = st.member.shape
     st.admitted = c.cleared("admitted", (R, S, B), bool)
-    if c.vote_keys is None:
-        c.vote_keys = np.stack([c.rep_keys(m, f"vote:{code}") for code in w.bloc_codes])
-    keys = c.vote_keys
+    keys = c.stacked_keys(m, "vote", w.bloc_codes)
     aff, arow, _, _, _ = _affinities(m)
     veto = st.veto if st.veto is not None else c.no_veto
     k.admission(
