@@ -322,18 +322,25 @@ def bloc_view(
 
 # ------------------------------------------------------------------ 6. utility pieces
 @njit(cache=True, error_model="numpy", inline="always")
+def _top_two_step(t1, t2, total, v, first):
+    """One step of ``top_two``: the running largest, second largest and sum after value v (branch-free:
+    t2 = max(t2, min(t1, v)); t1 = max(t1, v))."""
+    lo = t1 if t1 < v else v
+    t2 = lo if lo > t2 else t2
+    t1 = v if v > t1 else t1
+    total = v if first else total + v
+    return t1, t2, total
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def top_two(value, member):
     """The largest and second largest pledge of the blocs a state is in (0 elsewhere), and their sum."""
     B = value.shape[0]
     t1 = -np.inf
     t2 = -np.inf
     total = 0.0
-    for k in range(B):  # branch-free: t2 = max(t2, min(t1, v)); t1 = max(t1, v)
-        v = value[k] if member[k] else 0.0
-        lo = t1 if t1 < v else v
-        t2 = lo if lo > t2 else t2
-        t1 = v if v > t1 else t1
-        total = v if k == 0 else total + v
+    for k in range(B):
+        t1, t2, total = _top_two_step(t1, t2, total, value[k] if member[k] else 0.0, k == 0)
     return t1, (t2 if B > 1 else 0.0), total
 
 
@@ -520,14 +527,34 @@ def choices(
                 t1lo = (x1 if x1 < x2 else x2) if pos else 0.0
                 t1hi = (x2 if x1 < x2 else x1) if pos else 0.0
                 t0lo, t0hi = _interval(w_nuclear[r] * pneed[p] * (md[b] * umbrella[r, b]))
-                att = w_attitude[r] * (us_att[r, i] * us_share[r, b] + eu_att[r, i] * eu_share[r, b])
-                gap = spending_norm[b] - share[r, i]
-                bur = w_burden[r] * (gap if gap > 0.0 else 0.0)
-                tsum = tbar[r, b] + thr
-                over = tbar[r, b] - thr
-                ent = w_entanglement[r] * (over if over > 0.0 else 0.0) / (tsum if tsum > 0 else 1.0)
-                neu = w_neutrality[r] * neutrality[r, i] * md[b]
-                ine = inertia[r] if ism else 0.0
+                utility_terms(
+                    0.0,
+                    0.0,
+                    0.0,
+                    0.0,
+                    0.0,
+                    0.0,
+                    0.0,
+                    w_attitude[r],
+                    us_att[r, i],
+                    us_share[r, b],
+                    eu_att[r, i],
+                    eu_share[r, b],
+                    w_burden[r],
+                    spending_norm[b],
+                    share[r, i],
+                    w_entanglement[r],
+                    tbar[r, b],
+                    thr,
+                    w_neutrality[r],
+                    neutrality[r, i],
+                    md[b],
+                    inertia[r],
+                    ism,
+                    terms,
+                    0,
+                )  # the exact terms; nuclear and affinity are bounded instead
+                att, bur, ent, neu, ine = terms[0, 2], terms[0, 3], terms[0, 4], terms[0, 5], terms[0, 6]
                 rest = att - bur - ent - neu - membership_cost[r] + ine
                 dn = draws[e] * noise
                 lo = sec_lo + t0lo + t1lo + rest + dn
@@ -795,16 +822,6 @@ def _founding_column(
     out[5] = umb
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _top_two_step(t1, t2, total, v, first):
-    """One step of ``top_two``'s loop: the running largest, second largest and sum after value v."""
-    lo = t1 if t1 < v else v
-    t2 = lo if lo > t2 else t2
-    t1 = v if v > t1 else t1
-    total = v if first else total + v
-    return t1, t2, total
-
-
 @njit(cache=True, error_model="numpy")
 def founding_rows(
     rows, willing, b, member, contrib, raw, loss, umbrella, md, overlap, spending_norm, own_nuclear, affinity_t, arow,
@@ -823,7 +840,7 @@ def founding_rows(
     non-negative terms in index order, with it, so further rounds could not change its outcome.
 
     What does not change between the rounds of a row is computed once per row and state: own power,
-    threat and its power, nuclear need, burden and neutrality, and the other blocs' protection and
+    threat and its power, nuclear need, and the other blocs' protection and
     umbrella values as the running state of ``top_two`` over the blocs before b plus the values after
     b. Each round then continues ``top_two`` with the bloc of the willing's value at its place, so
     every maximum and sum runs over the blocs in the same order as ``top_two`` over all of them.
@@ -844,8 +861,7 @@ def founding_rows(
     thr_ = np.empty(S)
     tg_ = np.empty(S)
     need_ = np.empty(S)
-    bur_ = np.empty(S)
-    neu_ = np.empty(S)
+    terms = np.empty((1, 7))
     for q in range(Q):
         r = rows[q]
         a = arow[q]
@@ -881,9 +897,6 @@ def founding_rows(
             tp = thr + own
             need_[i] = 0.0 if own_nuclear[i] else thr / (tp if tp > 0 else 1.0)
             tg_[i] = ppow(thr, gam)
-            gap = spending_norm[b] - share[r, i]
-            bur_[i] = w_burden[r] * (gap if gap > 0.0 else 0.0)
-            neu_[i] = w_neutrality[r] * neutrality[r, i] * md[b]
         for _ in range(rounds):
             _founding_column(
                 q, r, b, willing, power_, threat_, integration, loss_max, own_nuclear, eu_member, us, col, agg
@@ -919,15 +932,12 @@ def founding_rows(
                 n_without = n2 if nuc_b == n1 else n1
                 tg = tg_[i]
                 security = w_security[r] * (deterrence(ppow(own + xw, gam), tg) - deterrence(ppow(own + xo, gam), tg))
-                den = agg[0] - col[i]
-                t0 = w_nuclear[r] * need_[i] * (n1 - n_without)
-                aff = w_affinity[r] * (num[i] / den if den > 0 else 0.0)
-                att = w_attitude[r] * (us_att[r, i] * agg[2] + eu_att[r, i] * agg[3])
-                tsum = agg[4] + thr
-                over = agg[4] - thr
-                t4 = w_entanglement[r] * (over if over > 0.0 else 0.0) / (tsum if tsum > 0 else 1.0)
-                t6 = inertia[r] * 1.0
-                u = security + t0 + aff + att - bur_[i] - t4 - neu_[i] - membership_cost[r] + t6
+                utility_terms(
+                    need_[i], w_nuclear[r], n1, n_without, num[i], agg[0] - col[i], w_affinity[r], w_attitude[r],
+                    us_att[r, i], agg[2], eu_att[r, i], agg[3], w_burden[r], spending_norm[b], share[r, i],
+                    w_entanglement[r], agg[4], thr, w_neutrality[r], neutrality[r, i], md[b], inertia[r], True, terms, 0,
+                )  # fmt: skip
+                u = utility_sum(security, terms, 0, membership_cost[r])
                 u = u - inertia[r] - founding_cost[r]
                 still[i] = u + noise[r, i] > 0.0
             diff = False
