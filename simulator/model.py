@@ -126,8 +126,11 @@ class AllianceModel(mesa.Model):
         record_steps: bool = True,
         backend: str | None = None,
     ):
-        super().__init__(seed=0)
-        self.scenario = scenario
+        # Mesa's own generators (self.random, self.rng) are not used: every draw comes from the
+        # counter-based streams of simulator.rng. rng=0 only keeps Mesa from reading OS entropy.
+        # Mesa >= 3.4 owns `Model.scenario` (its experimental Scenario); ours is `self.spec`.
+        super().__init__(rng=0)
+        self.spec = scenario
         self.world = world or build_world(scenario)
         self.root_seed = scenario.seed if seed is None else int(seed)
         reps = np.arange(replicates) if np.isscalar(replicates) else np.asarray(replicates)
@@ -144,7 +147,6 @@ class AllianceModel(mesa.Model):
         self.record_events = record_events
         self.backend = "numpy" if record_events else resolve_backend(backend)
         self.events: list[tuple[int, int, str, str]] = []
-        self.steps_done = 0
         self.phase_seconds: dict[str, float] = {}
         for i, code in enumerate(self.world.codes):
             StateAgent(self, i, code)
@@ -235,17 +237,16 @@ class AllianceModel(mesa.Model):
 
     def step(self) -> None:
         """One quarter: the phases of simulator.phases.PHASES in order (or their compiled twins)."""
-        t = self.steps_done
+        t = self.steps - 1  # Mesa counts the step before calling it: quarter t is the t-th from the start
         for name, fn in self._phases:
             t0 = time.perf_counter()
             fn(self, t)
             self.phase_seconds[name] = self.phase_seconds.get(name, 0.0) + time.perf_counter() - t0
-        self.steps_done += 1
-        self._record(self.steps_done)
+        self._record(self.steps)
 
     def run(self) -> AllianceModel:
         """Run the scenario's horizon."""
-        while self.steps_done < self.scenario.steps:
+        while self.steps < self.spec.steps:
             self.step()
         return self
 

@@ -321,8 +321,11 @@ class ReferenceModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario, replicate: int = 0, seed: int | None = None, world: World | None = None):
-        super().__init__(seed=0)
-        self.scenario = scenario
+        # Mesa's own generators (self.random, self.rng) are not used: every draw comes from the
+        # counter-based streams of simulator.rng. rng=0 only keeps Mesa from reading OS entropy.
+        # Mesa >= 3.4 owns `Model.scenario` (its experimental Scenario); ours is `self.spec`.
+        super().__init__(rng=0)
+        self.spec = scenario
         self.world = world or build_world(scenario)
         self.root_seed = scenario.seed if seed is None else int(seed)
         self.replicate = int(replicate)
@@ -336,7 +339,6 @@ class ReferenceModel(mesa.Model):
         self.shock_step = [self._scheduled_step(c) for c in self.shocks]
         self.shock_fired = [False] * len(self.shocks)
         self.events: list[tuple[int, int, str, str]] = []
-        self.steps_done = 0
         for s in self.states:
             s.update_power()
         for s in self.states:
@@ -414,7 +416,7 @@ class ReferenceModel(mesa.Model):
     # ---------------------------------------------------------------- the step
     def step(self) -> None:
         """One quarter, phases in the order of simulator.phases (agents act in index order)."""
-        t = self.steps_done
+        t = self.steps - 1  # Mesa counts the step before calling it
         self.apply_shocks(t)  # 1. shocks
         self.agents.do("adjust_spending", t)  # 2. spending
         self.agents.do("update_power")  # 3. power
@@ -424,12 +426,11 @@ class ReferenceModel(mesa.Model):
         self.admit(t)  # 7. admission
         self.found(t)  # 8. founding
         self.commit(t)  # 9. commit
-        self.steps_done += 1
         self._record()
 
     def run(self) -> ReferenceModel:
         """Run the scenario's horizon."""
-        while self.steps_done < self.scenario.steps:
+        while self.steps < self.spec.steps:
             self.step()
         return self
 

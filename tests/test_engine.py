@@ -34,7 +34,7 @@ def test_replicate_alone_equals_replicate_in_a_block_of_1000():
 def test_every_scenario_runs(path):
     sc = load_scenario(path, ["steps=16"])
     m = AllianceModel(sc, np.arange(16)).run()
-    assert m.steps_done == 16
+    assert m.steps == 16
     assert np.isfinite(m.state.effective).all()
     assert (m.state.share >= 0).all()
     # members of inactive blocs do not count
