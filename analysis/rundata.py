@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from simulator.errors import InputError
-from simulator.results import read_manifest
+from simulator.runs.results import read_manifest
 
 DATA_NOTE = "data SIPRI/IMF/IISS (docs/DATA.md)"
 REGION_ORDER = [
@@ -149,7 +149,7 @@ class RunData:
     @functools.cached_property
     def state_meta(self) -> pd.DataFrame:
         """Name, region and capital coordinates of every state (baseline plus scenario additions)."""
-        from simulator.baseline import load_baseline
+        from simulator.scenario.baseline import load_baseline
 
         meta = load_baseline().states[["name", "region", "capital_lat", "capital_lon"]].copy()
         added = (self.scenario.get("world") or {}).get("add_states") or []

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from simulator.stats import Z95, wilson
+from simulator.runs.stats import Z95, wilson
 
 BOOTSTRAP_SEED = 20_260_101
 N_BOOT = 1000

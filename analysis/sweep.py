@@ -1,6 +1,6 @@
 """Reading a sweep directory: per-point estimates, response curves, two-way tables and sensitivity indices.
 
-A sweep directory (simulator.sweeprun) holds points.parquet (point + one column per swept key),
+A sweep directory (simulator.runs.sweep.driver) holds points.parquet (point + one column per swept key),
 replicates.parquet (point, replicate, the swept keys, outcomes), summary.parquet and manifest.json.
 Every estimate here is recomputed from replicates.parquet.
 """
@@ -21,7 +21,7 @@ from analysis import stats
 from analysis.rundata import DATA_NOTE, is_sweep_dir
 from analysis.tables import headline_outcomes
 from simulator.errors import InputError
-from simulator.stats import Z95
+from simulator.runs.stats import Z95
 
 MAX_LEVELS = 12  # a parameter with more distinct values than this is binned by quantiles
 BINS = 8

@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis import stats
 from analysis.rundata import RunData
-from simulator.outcomes import key_outcomes
+from simulator.engine.outcomes import key_outcomes
 
 LABELS = {
     "euro_alliance_formed": "European alliance without the US formed",

@@ -1,6 +1,6 @@
 """One memory measurement, run in its own process: ``python -m benchmarks.memory_child N BLOCK``.
 
-Runs ``sim run``'s library call (simulator.runner.run_scenario) on us_exit with N replicates in
+Runs ``sim run``'s library call (simulator.runs.run.run_scenario) on us_exit with N replicates in
 blocks of BLOCK to a temporary directory and prints one JSON line: the resident size before the
 run (interpreter, imports, world, loaded kernels), the peak resident size during the run (Linux
 VmHWM, reset just before the run through /proc/self/clear_refs; ru_maxrss where that is not
@@ -46,10 +46,10 @@ def peak_mib() -> float:
 def main() -> None:
     n, block = int(sys.argv[1]), int(sys.argv[2])
     scenario_path = sys.argv[3] if len(sys.argv) > 3 else "scenarios/us_exit.yaml"
-    from simulator.experiment import world_for
-    from simulator.model import AllianceModel
-    from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario
+    from simulator.engine.model import AllianceModel
+    from simulator.runs.blocks import world_for
+    from simulator.runs.run import run_scenario
+    from simulator.scenario.language import load_scenario
 
     scenario = load_scenario(Path(scenario_path))
     world_for(scenario)

@@ -15,7 +15,7 @@ loads). What is measured:
   other; model construction included, Parquet writing not), with the compiled backend and with
   the pure-numpy reference path; an ensemble shorter than a second is run again until a second
   has passed, and its figures are per run;
-- the plain per-agent reference (simulator.reference.ReferenceModel: one replicate per Mesa
+- the plain per-agent reference (simulator.engine.reference.ReferenceModel: one replicate per Mesa
   model, Python loops) on ``--reference`` replicates, in the same run, and the ratios;
 - cost per replicate-step against the number of states: the baseline world, then synthetic
   worlds of about 100 and 200 states (benchmarks/synthetic.py);
@@ -50,12 +50,12 @@ if str(ROOT) not in sys.path:  # `python benchmarks/run.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic import synthetic_world  # noqa: E402
-from simulator.experiment import DEFAULT_BLOCK, world_for  # noqa: E402
-from simulator.fast import numba_available  # noqa: E402
-from simulator.model import AllianceModel  # noqa: E402
-from simulator.reference import ReferenceModel  # noqa: E402
-from simulator.scenario import load_scenario  # noqa: E402
-from simulator.world import World  # noqa: E402
+from simulator.engine.fast import numba_available  # noqa: E402
+from simulator.engine.model import AllianceModel  # noqa: E402
+from simulator.engine.reference import ReferenceModel  # noqa: E402
+from simulator.runs.blocks import DEFAULT_BLOCK, world_for  # noqa: E402
+from simulator.scenario.language import load_scenario  # noqa: E402
+from simulator.scenario.world import World  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "us_exit.yaml"
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"

@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from simulator.world import World, haversine_km
+from simulator.scenario.world import World, haversine_km
 
 EUROPE_LAT = (35.0, 70.0)
 EUROPE_LON = (-10.0, 40.0)

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.errors import InputError, suggest
-from simulator.yamlio import LocatedDoc, load_yaml_file, pydantic_errors
+from simulator.scenario.yamlio import LocatedDoc, load_yaml_file, pydantic_errors
 
 MAX_EXHAUSTIVE = 25  # default cap on actors for exhaustive enumeration (2^24 configurations)
 HARD_MAX_EXHAUSTIVE = 28  # 2^27 configurations, about 1.4 GiB peak (9-10 bytes per configuration)
@@ -414,13 +414,20 @@ def world_landscape(top: int | None) -> tuple[Landscape, int]:
     Returns:
         The landscape (states ordered by size, largest first) and the number of states in all.
     """
-    try:
-        from simulator.world import baseline_landscape
-    except ImportError:
-        raise InputError("the world model is not available (simulator.world.baseline_landscape)") from None
     names, sizes, propensity = baseline_landscape()
     sizes = np.asarray(sizes, dtype=float)
     order = np.argsort(-sizes, kind="stable")[: top or None]
     p = np.asarray(propensity, dtype=float)[np.ix_(order, order)]
     label = "Europe baseline" + (f", {len(order)} largest by power" if len(order) < len(names) else "")
     return Landscape.from_arrays([names[i] for i in order], sizes[order], p, label), len(names)
+
+
+def baseline_landscape() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Actors for the landscape model: the baseline states, size = power, propensity = affinity."""
+    from simulator.engine.mechanisms.power import initial_power
+    from simulator.scenario.params import defaults
+    from simulator.scenario.world import build_world
+
+    world = build_world()
+    power = initial_power(world, defaults())
+    return list(world.codes), power, world.affinity.copy()

@@ -339,7 +339,7 @@ def test_survival_counts_events_by_step():
 
 # --------------------------------------------------------------------------- sweeps
 def write_sweep(path: Path, points: pd.DataFrame, replicates: pd.DataFrame, design: str, seed: int = 1) -> Path:
-    """A sweep directory in the format of simulator.sweeprun."""
+    """A sweep directory in the format of simulator.runs.sweep.driver."""
     path.mkdir(parents=True)
     points.to_parquet(path / "points.parquet", index=False)
     replicates.to_parquet(path / "replicates.parquet", index=False)
@@ -432,7 +432,6 @@ sweep:
 
 @pytest.fixture(scope="session")
 def real_sweep(tmp_path_factory) -> Path:
-    pytest.importorskip("simulator.sweeprun")
     base = tmp_path_factory.mktemp("sweep")
     spec = base / "tiny.yaml"
     spec.write_text(SWEEP_YAML.format(scenario=ROOT / "scenarios/us_exit.yaml"))

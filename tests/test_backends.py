@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.fast import ENV_VAR, default_backend, numba_available, resolve_backend
-from simulator.model import AllianceModel
-from simulator.scenario import Scenario, load_scenario, load_scenario_text
+from simulator.engine.fast import ENV_VAR, default_backend, numba_available, resolve_backend
+from simulator.engine.model import AllianceModel
+from simulator.scenario.language import Scenario, load_scenario, load_scenario_text
 from tests.test_reference import STRESS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +104,7 @@ def test_backend_choice(monkeypatch):
 )
 def test_choice_filter_settles_only_what_the_exact_utility_decides(case, overrides):
     """kernels.choices' interval filter changes no decision: the runs with it on and off are identical."""
-    from simulator.fast import phases as fast_phases
+    from simulator.engine.fast import phases as fast_phases
 
     sc = scenario(case) if case == "stress" else load_scenario(ROOT / "scenarios" / f"{case}.yaml", overrides)
     runs = []
@@ -121,8 +121,8 @@ def test_choice_filter_settles_only_what_the_exact_utility_decides(case, overrid
 
 def _random_choice_inputs(seed: int, per_replicate_affinity: bool) -> dict:
     """Consistent random inputs of kernels.choices: a random ensemble state, its bloc view from
-    kernels.bloc_view, and parameters drawn across their whole valid ranges (simulator.params)."""
-    from simulator.fast import kernels as k
+    kernels.bloc_view, and parameters drawn across their whole valid ranges (simulator.scenario.params)."""
+    from simulator.engine.fast import kernels as k
 
     rng = np.random.default_rng(seed)
     R, S, B = 16, 12, 4
@@ -167,7 +167,7 @@ def _random_choice_inputs(seed: int, per_replicate_affinity: bool) -> dict:
 @given(seed=st.integers(0, 2**32 - 1), per_replicate_affinity=st.booleans())
 def test_choice_filter_equals_the_exact_decisions_on_random_states(seed, per_replicate_affinity):
     """Random ensemble states and parameters across their valid ranges: the filter changes no decision."""
-    from simulator.fast import kernels as k
+    from simulator.engine.fast import kernels as k
 
     args = _random_choice_inputs(seed, per_replicate_affinity)
     R, S, B = args["member"].shape

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.mechanisms import blocs as bl
-from simulator.mechanisms import seqsum
-from simulator.model import AllianceModel
-from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
+from simulator.engine.mechanisms import blocs as bl
+from simulator.engine.mechanisms import seqsum
+from simulator.engine.model import AllianceModel
+from simulator.runs.run import run_scenario
+from simulator.scenario.language import load_scenario
 from tests.conftest import ROOT, SCENARIOS
 
 
@@ -88,7 +88,7 @@ def test_run_directory_contents_and_atomicity(tmp_path, sim):
 
 
 def test_interrupted_run_leaves_no_complete_looking_directory(tmp_path, monkeypatch):
-    import simulator.runner as runner
+    import simulator.runs.run as runner
 
     calls = {"n": 0}
     real = runner.iterate_blocks

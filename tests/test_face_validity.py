@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.model import AllianceModel
-from simulator.outcomes import reduce_outcomes
-from simulator.scenario import load_scenario, load_scenario_text
-from simulator.stats import wilson
+from simulator.engine.model import AllianceModel
+from simulator.engine.outcomes import reduce_outcomes
+from simulator.runs.stats import wilson
+from simulator.scenario.language import load_scenario, load_scenario_text
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

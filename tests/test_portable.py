@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from simulator import portable
-from simulator.fast import numba_available
+from simulator.engine import portable
+from simulator.engine.fast import numba_available
 
 needs_numba = pytest.mark.skipif(not numba_available(), reason="numba is not installed")
 N = 100_000
@@ -92,7 +92,7 @@ def test_scalar_python_equals_numpy():
 
 @needs_numba
 def test_numba_equals_numpy_bit_for_bit():
-    from simulator.fast import kernels as k
+    from simulator.engine.fast import kernels as k
 
     rng = np.random.default_rng(5)
     x = log_inputs(rng)

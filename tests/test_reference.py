@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulator.model import AllianceModel
-from simulator.reference import ReferenceModel
-from simulator.scenario import Scenario, load_scenario, load_scenario_text
+from simulator.engine.model import AllianceModel
+from simulator.engine.reference import ReferenceModel
+from simulator.scenario.language import Scenario, load_scenario, load_scenario_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.rng import Streams, logistic_at, stream_key, uniform_at
+from simulator.engine.rng import Streams, logistic_at, stream_key, uniform_at
 
 
 def test_golden_draws_are_pinned():

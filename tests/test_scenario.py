@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.errors import InputError
-from simulator.scenario import load_scenario, load_scenario_text, quarter_label, scenario_json_schema
+from simulator.scenario.language import load_scenario, load_scenario_text, quarter_label, scenario_json_schema
 from tests.conftest import SCENARIOS
 
 GOOD = """\

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.model import AllianceModel
-from simulator.scenario import load_scenario_text
+from simulator.engine.model import AllianceModel
+from simulator.scenario.language import load_scenario_text
 
 HEAD = "name: shock_test\ndescription: one shock\nsteps: 6\nseed: 3\nshocks:\n"
 

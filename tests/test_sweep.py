@@ -12,19 +12,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from simulator.errors import InputError
-from simulator.evaluators import ClusterOptions, DaskJobqueue, InProcess, make_evaluator
-from simulator.experiment import run_block
-from simulator.scenario import load_scenario
-from simulator.stats import wilson
-from simulator.sweep import design_values, load_sweep, sweep_points, unit_sample
-from simulator.sweeprun import (
-    COMPLETE_MARKER,
-    PARTS_DIR,
-    plan_sweep,
-    result_differences,
-    run_sweep,
-    sweep_status,
-)
+from simulator.runs.blocks import run_block
+from simulator.runs.evaluators import ClusterOptions, DaskJobqueue, InProcess, make_evaluator
+from simulator.runs.results import COMPLETE_MARKER
+from simulator.runs.stats import wilson
+from simulator.runs.sweep.diff import result_differences
+from simulator.runs.sweep.driver import run_sweep, sweep_status
+from simulator.runs.sweep.spec import design_values, load_sweep, sweep_points, unit_sample
+from simulator.runs.sweep.tasks import PARTS_DIR, plan_sweep
+from simulator.scenario.language import load_scenario
 from tests.conftest import ROOT
 
 US_EXIT = ROOT / "scenarios" / "us_exit.yaml"
@@ -366,7 +362,7 @@ def test_cli_table_and_usage_errors(sim, tmp_path, reference):
 
 
 def test_a_failing_task_stops_the_sweep_with_one_message_and_keeps_the_parts(sim, tmp_path, reference, monkeypatch):
-    import simulator.sweeprun as sweeprun
+    import simulator.runs.sweep.driver as sweeprun
 
     sweep_file, _ = reference
     real = sweeprun.run_task

@@ -21,9 +21,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from simulator.evaluators import DaskScheduler, make_evaluator
-from simulator.sweep import load_sweep
-from simulator.sweeprun import COMPLETE_MARKER, PARTS_DIR, plan_sweep, result_differences, run_sweep
+from simulator.runs.evaluators import DaskScheduler, make_evaluator
+from simulator.runs.results import COMPLETE_MARKER
+from simulator.runs.sweep.diff import result_differences
+from simulator.runs.sweep.driver import run_sweep
+from simulator.runs.sweep.spec import load_sweep
+from simulator.runs.sweep.tasks import PARTS_DIR, plan_sweep
 from tests.test_sweep import reference  # noqa: F401 - the in-process reference run (module fixture)
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]

@@ -26,22 +26,9 @@ console = Console() if sys.stdout.isatty() else Console(width=int(os.environ.get
 err_console = Console(stderr=True)
 
 
-def fail(exc: InputError | str, code: int = 2) -> typer.Exit:
-    """Print a one-line error to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 def _register() -> None:
     # Import for side effects: each module adds its commands to ``app``.
-    from simulator.cli import data_cmds, landscape_cmds, run_cmds  # noqa: F401
-
-    for optional in ("sweep_cmds", "analysis_cmds"):
-        try:
-            __import__(f"simulator.cli.{optional}")
-        except ModuleNotFoundError as exc:  # a command group not built yet
-            if exc.name != f"simulator.cli.{optional}":
-                raise
+    from simulator.cli import analysis_cmds, data_cmds, landscape_cmds, run_cmds, sweep_cmds  # noqa: F401
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ def states(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """List the baseline world, or show one state (with --sources, every figure's source)."""
-    from simulator.baseline import load_baseline, state_sources
     from simulator.errors import suggest
+    from simulator.scenario.baseline import load_baseline, state_sources
 
     base = load_baseline()
     df = base.states
@@ -109,7 +109,7 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="scenario files to check")],
 ) -> None:
     """Check scenario files: prints OK or the error (file:line: what is wrong) for each; exit 2 if any fails."""
-    from simulator.scenario import load_scenario
+    from simulator.scenario.language import load_scenario
 
     failed = 0
     for f in files:
@@ -131,7 +131,7 @@ def schema(
     out: Annotated[Path | None, typer.Option("--out", help="write to this file instead of printing")] = None,
 ) -> None:
     """Print the JSON Schema of the scenario format (for editor completion and checking)."""
-    from simulator.scenario import scenario_json_schema
+    from simulator.scenario.language import scenario_json_schema
 
     text = json.dumps(scenario_json_schema(), indent=2)
     if out:

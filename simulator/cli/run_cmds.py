@@ -99,9 +99,9 @@ def run(
     ] = None,
 ) -> None:
     """Run the Monte Carlo ensemble of a scenario; print the summary and write a run directory."""
-    from simulator.fast import BACKENDS, ENV_VAR
-    from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario
+    from simulator.engine.fast import BACKENDS, ENV_VAR
+    from simulator.runs.run import run_scenario
+    from simulator.scenario.language import load_scenario
 
     if backend is not None:
         if backend not in BACKENDS:
@@ -157,9 +157,9 @@ def replay_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print events as JSON")] = False,
 ) -> None:
     """Re-run one replicate of a run and print its story as a timeline."""
-    from simulator.results import read_manifest
-    from simulator.runner import replay
-    from simulator.scenario import load_scenario, quarter_label
+    from simulator.runs.results import read_manifest
+    from simulator.runs.run import replay
+    from simulator.scenario.language import load_scenario, quarter_label
 
     man = read_manifest(run_dir)
     if replicate >= man["replicates"]:

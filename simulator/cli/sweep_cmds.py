@@ -86,9 +86,10 @@ def sweep_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Run a parameter sweep: every point's ensemble with the same replicate draws (common random numbers)."""
-    from simulator.evaluators import ClusterOptions, DaskJobqueue, make_evaluator
-    from simulator.sweep import load_sweep
-    from simulator.sweeprun import plan_sweep, run_sweep, sweep_status
+    from simulator.runs.evaluators import ClusterOptions, DaskJobqueue, make_evaluator
+    from simulator.runs.sweep.driver import run_sweep, sweep_status
+    from simulator.runs.sweep.spec import load_sweep
+    from simulator.runs.sweep.tasks import plan_sweep
 
     if scheduler and cluster:
         raise InputError("give either --scheduler or --cluster, not both")

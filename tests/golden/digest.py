@@ -35,8 +35,8 @@ def table_digest(path: Path) -> str:
 
 def golden_run(out_dir: Path, root: Path) -> Path:
     """Run the golden scenario into ``out_dir``; returns its replicates.parquet."""
-    from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario
+    from simulator.runs.run import run_scenario
+    from simulator.scenario.language import load_scenario
 
     scenario = load_scenario(root / GOLDEN_RUN["scenario"])
     run_scenario(

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from simulator.errors import InputError, suggest
-from simulator.scenario import (
+from simulator.scenario.language import (
     DIST_NAMES,
     Beta,
     Choice,
@@ -29,7 +29,7 @@ from simulator.scenario import (
     parse_scenario,
     set_path,
 )
-from simulator.yamlio import LocatedDoc, load_yaml_file, pydantic_errors
+from simulator.scenario.yamlio import LocatedDoc, load_yaml_file, pydantic_errors
 
 DESIGNS = ("grid", "random", "lhs", "sobol", "saltelli")
 SAMPLED = ("random", "lhs", "sobol", "saltelli")
@@ -111,7 +111,7 @@ class SweepParameter:
             else:
                 x = self.low + (self.high - self.low) * u
             return self._finish(np.clip(x, self.low, self.high))
-        from simulator.sampling import draw
+        from simulator.engine.sampling import draw
 
         return self._finish(draw(self.dist, np.clip(u, _UNIT_EPS, 1 - _UNIT_EPS)))
 
@@ -502,7 +502,7 @@ def point_scenario(sweep: Sweep, values: dict[str, Any], seed: int | None = None
 
 def sweep_points(sweep: Sweep, seed: int | None = None) -> list[SweepPoint]:
     """Every point, each validated as a scenario (base scenario plus the point's values)."""
-    from simulator.scenario import scenario_hash
+    from simulator.scenario.language import scenario_hash
 
     out = []
     for i, values in enumerate(design_values(sweep)):

@@ -1,7 +1,7 @@
-"""The phases of simulator.phases on compiled kernels: same order, same draws, bit-identical results.
+"""The phases of simulator.engine.phases on compiled kernels: same order, same draws, bit-identical results.
 
 Shocks and everything that records events stay on the numpy path (a model that records events
-runs the numpy backend). Powers and logarithms are simulator.portable's, compiled into the kernels.
+runs the numpy backend). Powers and logarithms are simulator.engine.portable's, compiled into the kernels.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simulator import phases as ref
-from simulator.fast import kernels as k
-from simulator.mechanisms.utility import BlocView
-from simulator.rng import _GOLDEN, mix, stream_key
+from simulator.engine import phases as ref
+from simulator.engine.fast import kernels as k
+from simulator.engine.mechanisms.utility import BlocView
+from simulator.engine.rng import _GOLDEN, mix, stream_key
 
 FOUNDING_ROUNDS = ref.FOUNDING_ROUNDS
 
@@ -65,7 +65,7 @@ class Context:
         return keys
 
     def rep_keys(self, m, stream: str) -> np.ndarray:
-        """(R,) replicate keys of a named stream (as simulator.rng.Streams computes them)."""
+        """(R,) replicate keys of a named stream (as simulator.engine.rng.Streams computes them)."""
         key = self.keys.get(stream)
         if key is None:
             with np.errstate(over="ignore"):
@@ -292,7 +292,7 @@ def record(m, step: int) -> None:
     k.record(st.effective, st.member, st.active, m.trajectory, m.members_trajectory, step)
 
 
-# The compiled phases, substituted by name into the one phase order of simulator.phases.PHASES
+# The compiled phases, substituted by name into the one phase order of simulator.engine.phases.PHASES
 # (shocks stay on the numpy path).
 _COMPILED: dict[str, Callable] = {
     "spending": spending, "power": power, "threat": threat, "blocs": blocs, "choices": choices,

@@ -13,8 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.errors import InputError, suggest
-from simulator.params import PARAMS
-from simulator.yamlio import LocatedDoc, document_path, load_yaml_file, load_yaml_text, pydantic_errors
+from simulator.scenario.params import PARAMS
+from simulator.scenario.yamlio import LocatedDoc, document_path, load_yaml_file, load_yaml_text, pydantic_errors
 
 Target = str | list[str]
 
@@ -547,7 +547,7 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
         raise _validation_error(doc, exc) from None
-    from simulator.baseline import check_scenario_names
+    from simulator.scenario.baseline import check_scenario_names
 
     check_scenario_names(scenario, doc)
     return scenario

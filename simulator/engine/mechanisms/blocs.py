@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.mechanisms import seqsum
+from simulator.engine.mechanisms import seqsum
 
 
 def contributions(member: np.ndarray, commitment: np.ndarray, power: np.ndarray, active: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.mechanisms import seqsum
+from simulator.engine.mechanisms import seqsum
 
 
 @dataclass(frozen=True)

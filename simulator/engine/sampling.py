@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from simulator.params import PARAMS
-from simulator.rng import Streams
-from simulator.scenario import Beta, Choice, Normal, Scenario, Triangular, Uniform
+from simulator.engine.rng import Streams
+from simulator.scenario.language import Beta, Choice, Normal, Scenario, Triangular, Uniform
+from simulator.scenario.params import PARAMS
 
 
 def _portable(x: np.ndarray) -> np.ndarray:

@@ -1,22 +1,22 @@
 """A plain per-agent Mesa implementation of the alliance model: one replicate, ordinary Python loops.
 
-This is the readable reference for the ensemble engine (simulator.model + simulator.phases) and
+This is the readable reference for the ensemble engine (simulator.engine.model + simulator.engine.phases) and
 the "plain Mesa" peer of the performance benchmark. ``ReferenceModel`` runs ONE replicate ``k``
 of a scenario. Each state is a ``ReferenceState`` agent that keeps its own Python scalars and
 lists (membership, commitment and bar per bloc, spending share, capital, mobilisation, threat
 scale, attitudes, its row of affinities and threat weights, its vetoes); each bloc is a
 ``ReferenceBloc``. Every phase is a loop over agents and blocs in the documented order of
-simulator.phases, and every random number is read one at a time with simulator.rng.uniform_at /
+simulator.engine.phases, and every random number is read one at a time with simulator.engine.rng.uniform_at /
 logistic_at under the same stream names, steps and cells as the vectorised engine.
 
 Exactness. The reference reproduces the engine bit for bit: floats are computed in the same
 order and grouping as the vectorised expressions, sums over states run in index order (the
-engine's ``seqsum``), and exp/log/power are simulator.portable's (plain IEEE arithmetic, the
+engine's ``seqsum``), and exp/log/power are simulator.engine.portable's (plain IEEE arithmetic, the
 same on every CPU), one float at a time where the engine takes them elementwise.
-Shared with the engine are only inputs, not dynamics: the world arrays (simulator.world), the
-compiled shock targets (simulator.shocks.compile_shocks), the parameter draws
-(simulator.sampling.sample_parameters for a one-replicate Streams) and two constants of
-simulator.phases (VOTE_STRIDE, FOUNDING_ROUNDS).
+Shared with the engine are only inputs, not dynamics: the world arrays (simulator.scenario.world), the
+compiled shock targets (simulator.engine.shocks.compile_shocks), the parameter draws
+(simulator.engine.sampling.sample_parameters for a one-replicate Streams) and two constants of
+simulator.engine.phases (VOTE_STRIDE, FOUNDING_ROUNDS).
 
 Every reduction over states is sequential on both sides (the affinity term of the utility was
 once ``np.matmul`` and the founding power test ``ndarray.sum``, whose BLAS and pairwise orders a
@@ -34,14 +34,14 @@ from types import SimpleNamespace
 import mesa
 import numpy as np
 
-from simulator import portable
-from simulator.mechanisms.admission import CLOSED, LEADER, OPEN, QMV, UNANIMITY
-from simulator.phases import FOUNDING_ROUNDS, VOTE_STRIDE
-from simulator.rng import Streams, logistic_at, uniform_at
-from simulator.sampling import sample_parameters
-from simulator.scenario import Scenario
-from simulator.shocks import CompiledShock, compile_shocks
-from simulator.world import World, build_world
+from simulator.engine import portable
+from simulator.engine.mechanisms.admission import CLOSED, LEADER, OPEN, QMV, UNANIMITY
+from simulator.engine.phases import FOUNDING_ROUNDS, VOTE_STRIDE
+from simulator.engine.rng import Streams, logistic_at, uniform_at
+from simulator.engine.sampling import sample_parameters
+from simulator.engine.shocks import CompiledShock, compile_shocks
+from simulator.scenario.language import Scenario
+from simulator.scenario.world import World, build_world
 
 
 def _clip(x: float, lo: float, hi: float) -> float:
@@ -322,7 +322,7 @@ class ReferenceModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, replicate: int = 0, seed: int | None = None, world: World | None = None):
         # Mesa's own generators (self.random, self.rng) are not used: every draw comes from the
-        # counter-based streams of simulator.rng. rng=0 only keeps Mesa from reading OS entropy.
+        # counter-based streams of simulator.engine.rng. rng=0 only keeps Mesa from reading OS entropy.
         # Mesa >= 3.4 owns `Model.scenario` (its experimental Scenario); ours is `self.spec`.
         super().__init__(rng=0)
         self.spec = scenario
@@ -415,7 +415,7 @@ class ReferenceModel(mesa.Model):
 
     # ---------------------------------------------------------------- the step
     def step(self) -> None:
-        """One quarter, phases in the order of simulator.phases (agents act in index order)."""
+        """One quarter, phases in the order of simulator.engine.phases (agents act in index order)."""
         t = self.steps - 1  # Mesa counts the step before calling it
         self.apply_shocks(t)  # 1. shocks
         self.agents.do("adjust_spending", t)  # 2. spending

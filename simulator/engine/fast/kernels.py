@@ -1,16 +1,16 @@
 """Compiled (numba) kernels of the hot phases: the numpy path's arithmetic, element by element, in its order.
 
 Each kernel loops over replicates (and states, blocs) with scalar code that performs exactly the
-floating-point operations of the vectorised numpy expressions in simulator.phases and
-simulator.mechanisms, in the same order and grouping, with no fast-math: sums over states run in
+floating-point operations of the vectorised numpy expressions in simulator.engine.phases and
+simulator.engine.mechanisms, in the same order and grouping, with no fast-math: sums over states run in
 index order (``seqsum``), and products and quotients are grouped as numpy evaluates them left to
 right. Results are therefore bit-identical to the numpy path (tests/test_backends.py).
 
-Transcendental functions (log, pow) are simulator.portable's ``log1`` / ``pow1``, compiled here
+Transcendental functions (log, pow) are simulator.engine.portable's ``log1`` / ``pow1``, compiled here
 from the very same Python functions (``plog``, ``ppow``): plain IEEE arithmetic plus frexp/ldexp,
 no fast-math, so LLVM neither reorders nor fuses them and they equal the numpy path's
 ``portable.log`` / ``portable.power`` (and the reference's) bit for bit, on every CPU. Random bits
-are integer SplitMix64 hashes (simulator.rng), exact in any language.
+are integer SplitMix64 hashes (simulator.engine.rng), exact in any language.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator import portable
-from simulator.phases import VOTE_STRIDE
+from simulator.engine import portable
+from simulator.engine.phases import VOTE_STRIDE
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -28,7 +28,7 @@ _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _ONE = np.uint64(1)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
-OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4  # simulator.mechanisms.admission
+OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4  # simulator.engine.mechanisms.admission
 
 
 # ------------------------------------------------------------------ portable transcendentals
@@ -107,7 +107,7 @@ def pow_array(x, g, out):
         out[k] = ppow(x[k], g[k])
 
 
-# ------------------------------------------------------------------ random bits (simulator.rng)
+# ------------------------------------------------------------------ random bits (simulator.engine.rng)
 @njit(cache=True, error_model="numpy", inline="always")
 def mix(z):
     """SplitMix64 finaliser (wrapping uint64 arithmetic)."""
@@ -276,7 +276,7 @@ def bloc_view(
 ):  # fmt: skip
     """Every bloc's aggregates in every replicate (outputs filled in place).
 
-    The sums of simulator.mechanisms.utility.bloc_view, each in index order over states, all in one
+    The sums of simulator.engine.mechanisms.utility.bloc_view, each in index order over states, all in one
     pass over the states. Terms of non-members are exact zeros and are skipped: every term is
     >= +0.0 (commitments, power and threat are non-negative), so a sum started at 0.0 without them
     equals ``seqsum`` bit for bit. Replicates with ``changed[r]`` False kept their members,

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
-from simulator import portable
-from simulator.fast import resolve_backend
-from simulator.mechanisms import power as pw
-from simulator.mechanisms import threat as th
-from simulator.rng import Streams
-from simulator.sampling import sample_parameters
-from simulator.scenario import Scenario
-from simulator.shocks import compile_shocks, scheduled_steps
-from simulator.world import World, build_world
+from simulator.engine import portable
+from simulator.engine.fast import resolve_backend
+from simulator.engine.mechanisms import power as pw
+from simulator.engine.mechanisms import threat as th
+from simulator.engine.rng import Streams
+from simulator.engine.sampling import sample_parameters
+from simulator.engine.shocks import compile_shocks, scheduled_steps
+from simulator.scenario.language import Scenario
+from simulator.scenario.world import World, build_world
 
 
 @dataclass
@@ -111,8 +111,8 @@ class AllianceModel(mesa.Model):
         world: a prebuilt world (default: built from the scenario).
         record_events: keep a timeline of events (for replay; costs time).
         record_steps: keep per-step bloc power (R, T+1, B) for fan charts.
-        backend: "numpy" (the reference path, simulator.phases) or "numba" (compiled kernels,
-            simulator.fast; bit-identical results); default: numba when it imports. A model that
+        backend: "numpy" (the reference path, simulator.engine.phases) or "numba" (compiled kernels,
+            simulator.engine.fast; bit-identical results); default: numba when it imports. A model that
             records events runs the numpy path, which writes the event log.
     """
 
@@ -127,7 +127,7 @@ class AllianceModel(mesa.Model):
         backend: str | None = None,
     ):
         # Mesa's own generators (self.random, self.rng) are not used: every draw comes from the
-        # counter-based streams of simulator.rng. rng=0 only keeps Mesa from reading OS entropy.
+        # counter-based streams of simulator.engine.rng. rng=0 only keeps Mesa from reading OS entropy.
         # Mesa >= 3.4 owns `Model.scenario` (its experimental Scenario); ours is `self.spec`.
         super().__init__(rng=0)
         self.spec = scenario
@@ -230,13 +230,13 @@ class AllianceModel(mesa.Model):
 
     def _phase_module(self):
         if self.backend == "numba":
-            from simulator.fast import phases
+            from simulator.engine.fast import phases
         else:
-            from simulator import phases
+            from simulator.engine import phases
         return phases
 
     def step(self) -> None:
-        """One quarter: the phases of simulator.phases.PHASES in order (or their compiled twins)."""
+        """One quarter: the phases of simulator.engine.phases.PHASES in order (or their compiled twins)."""
         t = self.steps - 1  # Mesa counts the step before calling it: quarter t is the t-th from the start
         for name, fn in self._phases:
             t0 = time.perf_counter()
@@ -252,7 +252,7 @@ class AllianceModel(mesa.Model):
 
     def _record(self, k: int) -> None:
         if self.trajectory is not None and self.backend == "numba":
-            from simulator.fast.phases import record
+            from simulator.engine.fast.phases import record
 
             record(self, k)
         elif self.trajectory is not None:

@@ -20,13 +20,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simulator.mechanisms import admission as adm
-from simulator.mechanisms import power as pw
-from simulator.mechanisms import seqsum
-from simulator.mechanisms import spending as sp
-from simulator.mechanisms import threat as th
-from simulator.mechanisms.utility import StateView, bloc_view, utilities_at
-from simulator.shocks import fires
+from simulator.engine.mechanisms import admission as adm
+from simulator.engine.mechanisms import power as pw
+from simulator.engine.mechanisms import seqsum
+from simulator.engine.mechanisms import spending as sp
+from simulator.engine.mechanisms import threat as th
+from simulator.engine.mechanisms.utility import StateView, bloc_view, utilities_at
+from simulator.engine.shocks import fires
 
 FOUNDING_ROUNDS = 4
 VOTE_STRIDE = 4096  # cell = voter * VOTE_STRIDE + applicant (stable when states are added)

@@ -11,7 +11,7 @@ results. Accuracy: log within 3 ulp, exp within 1 ulp of the correctly rounded v
 Each function comes twice, with the same operations in the same order:
 
 * ``log1``, ``exp1``, ``pow1``: one float. Plain Python (the per-agent reference calls them) and
-  valid numba code: simulator.fast.kernels compiles these very functions (no fast-math, so LLVM
+  valid numba code: simulator.engine.fast.kernels compiles these very functions (no fast-math, so LLVM
   neither reorders nor contracts ``a * b + c`` into a fused multiply-add).
 * ``log``, ``exp``, ``power``: numpy arrays (the vectorised engine), elementwise equal to the above.
 """

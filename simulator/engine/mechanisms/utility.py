@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator import portable
-from simulator.mechanisms import blocs as bl
-from simulator.mechanisms import seqsum
+from simulator.engine import portable
+from simulator.engine.mechanisms import blocs as bl
+from simulator.engine.mechanisms import seqsum
 
 
 @dataclass
@@ -66,7 +66,7 @@ class StateView:
 def deterrence(x: np.ndarray, threat: np.ndarray, gamma: np.ndarray) -> np.ndarray:
     """Tullock contest success function: x^g / (x^g + T^g); 1 when there is no threat.
 
-    The powers are simulator.portable.power (exact for g == 1, identical on every CPU).
+    The powers are simulator.engine.portable.power (exact for g == 1, identical on every CPU).
     """
     xg = portable.power(x, gamma)
     tg = portable.power(threat, gamma)

@@ -11,8 +11,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.errors import InputError, suggest
-from simulator.scenario import BlocSpec, Scenario
-from simulator.yamlio import LocatedDoc, load_yaml_text, pydantic_errors
+from simulator.scenario.language import BlocSpec, Scenario
+from simulator.scenario.yamlio import LocatedDoc, load_yaml_text, pydantic_errors
 
 NUMERIC = [
     "milex_usd_m",

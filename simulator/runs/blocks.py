@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.model import AllianceModel
-from simulator.outcomes import reduce_outcomes
-from simulator.scenario import Scenario, scenario_hash
-from simulator.stats import histogram_steps
-from simulator.world import World, build_world
+from simulator.engine.model import AllianceModel
+from simulator.engine.outcomes import reduce_outcomes
+from simulator.scenario.language import Scenario, scenario_hash
+from simulator.runs.stats import histogram_steps
+from simulator.scenario.world import World, build_world
 
 DEFAULT_BLOCK = 1000
 
@@ -30,7 +30,7 @@ class BlockResult:
     members_sum: np.ndarray  # (T+1, B) sums of member counts
     phase_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
-    backend: str = "numpy"  # the engine path that ran the block (simulator.fast.resolve_backend)
+    backend: str = "numpy"  # the engine path that ran the block (simulator.engine.fast.resolve_backend)
 
 
 @functools.lru_cache(maxsize=8)

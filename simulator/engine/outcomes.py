@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.mechanisms import seqsum
+from simulator.engine.mechanisms import seqsum
 
 # Bruegel & Kiel Institute (Burilkov & Wolff, 21 Feb 2025): replacing the US in Europe needs capacity
 # equal to 300,000 US troops and about EUR 250 bn a year of extra spending.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.mechanisms import seqsum
+from simulator.engine.mechanisms import seqsum
 
 OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4
 

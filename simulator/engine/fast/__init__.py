@@ -1,7 +1,7 @@
 """The compiled backend: numba kernels of the hot phases, bit-identical to the numpy path.
 
 ``resolve_backend`` picks the backend of a model: "numpy" (the reference path of
-simulator.phases) or "numba" (simulator.fast.phases). The default is "numba" when numba imports,
+simulator.engine.phases) or "numba" (simulator.engine.fast.phases). The default is "numba" when numba imports,
 else "numpy"; the environment variable COALITION_SIM_BACKEND overrides the default.
 """
 

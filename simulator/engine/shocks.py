@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.rng import Streams
-from simulator.scenario import Scenario
-from simulator.world import World
+from simulator.engine.rng import Streams
+from simulator.scenario.language import Scenario
+from simulator.scenario.world import World
 
 
 @dataclass

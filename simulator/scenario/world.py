@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simulator.baseline import Baseline, expand_target, load_baseline
-from simulator.scenario import BlocSpec, Scenario
+from simulator.scenario.baseline import Baseline, expand_target, load_baseline
+from simulator.scenario.language import BlocSpec, Scenario
 
 ADMISSION_CODES = {"open": 0, "unanimity": 1, "qualified_majority": 2, "leader": 3, "closed": 4}
 EARTH_RADIUS_KM = 6371.0
@@ -257,13 +257,3 @@ def _names_to_idx(name: str, idx: dict[str, int], groups: dict[str, np.ndarray])
     if name in groups:
         return list(groups[name])
     return []
-
-
-def baseline_landscape() -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Actors for the landscape model: the baseline states, size = power, propensity = affinity."""
-    from simulator.mechanisms.power import initial_power
-    from simulator.params import defaults
-
-    world = build_world()
-    power = initial_power(world, defaults())
-    return list(world.codes), power, world.affinity.copy()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.experiment import DEFAULT_BLOCK, iterate_blocks, plan_blocks, world_for
-from simulator.results import (
+from simulator.runs.blocks import DEFAULT_BLOCK, iterate_blocks, plan_blocks, world_for
+from simulator.runs.results import (
     ReplicateWriter,
     StepAccumulator,
     atomic_directory,
@@ -19,7 +19,7 @@ from simulator.results import (
     summarise,
     write_json,
 )
-from simulator.scenario import Scenario
+from simulator.scenario.language import Scenario
 
 
 @dataclass
@@ -106,8 +106,8 @@ def run_scenario(
 
 def replay(scenario: Scenario, replicate: int, seed: int) -> tuple[list[tuple[int, int, str, str]], dict]:
     """Re-run one replicate with its event log; returns (events, outcomes of that replicate)."""
-    from simulator.model import AllianceModel
-    from simulator.outcomes import reduce_outcomes
+    from simulator.engine.model import AllianceModel
+    from simulator.engine.outcomes import reduce_outcomes
 
     model = AllianceModel(scenario, np.array([replicate]), seed=seed, world=world_for(scenario), record_events=True)
     model.run()
