@@ -331,20 +331,36 @@ def test_relations(states, groups, blocs_file, relations):
     assert set(comps["shared_membership"]["blocs"]) <= set(blocs)
     assert 0 <= comps["shared_membership"]["weight_per_bloc"] <= 1
     assert 0 <= comps["regime_similarity"]["weight"] <= 1
-    totals: dict[frozenset, float] = {}
+    import datetime as dt
+
+    def totals_on(day: dt.date | None) -> dict[frozenset, float]:
+        """Summed named relations of the entries that hold on ``day`` (None: today)."""
+        totals: dict[frozenset, float] = {}
+        for entry in relations["pairs"]:
+            since, until = entry["since"], entry.get("until")
+            holds = until is None if day is None else since <= day and (until is None or day < until)
+            if not holds:
+                continue
+            for i, j in itertools.product(
+                _expand(entry["a"], codes, groups, blocs), _expand(entry["b"], codes, groups, blocs)
+            ):
+                if i != j:
+                    key = frozenset((i, j))
+                    totals[key] = totals.get(key, 0.0) + entry["value"]
+        return totals
+
     for entry in relations["pairs"]:
-        assert set(entry) == {"a", "b", "value", "kind", "reason", "source"}, entry
+        assert {"a", "b", "value", "kind", "reason", "source", "since", "period_source"} <= set(entry), entry
+        assert set(entry) <= {"a", "b", "value", "kind", "reason", "source", "since", "until", "period_source"}, entry
         assert entry["kind"] in {"dispute", "friction", "hostility", "friendship"}
         assert -1 <= entry["value"] <= 1
-        assert entry["reason"] and entry["source"]
-        side_a = _expand(entry["a"], codes, groups, blocs)
-        side_b = _expand(entry["b"], codes, groups, blocs)
-        for i, j in itertools.product(side_a, side_b):
-            if i != j:
-                key = frozenset((i, j))
-                totals[key] = totals.get(key, 0.0) + entry["value"]
-    for key, total in totals.items():
-        assert -1 - 1e-9 <= total <= 1 + 1e-9, (sorted(key), total)
+        assert entry["reason"] and entry["source"] and entry["period_source"]
+        assert isinstance(entry["since"], dt.date) and (entry.get("until") is None or entry["since"] < entry["until"])
+    # every summed pair stays within -1..1 today and on the first day of every quarter since 2005
+    for day in [None] + [dt.date(y, m, 1) for y in range(2005, 2027) for m in (1, 4, 7, 10)]:
+        for key, total in totals_on(day).items():
+            assert -1 - 1e-9 <= total <= 1 + 1e-9, (day, sorted(key), total)
+    totals = totals_on(None)
     assert totals[frozenset(("RUS", "UKR"))] == pytest.approx(-1.0)
     assert totals[frozenset(("RUS", "POL"))] < -0.5
     assert totals[frozenset(("RUS", "SRB"))] > totals[frozenset(("RUS", "POL"))]

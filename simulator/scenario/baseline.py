@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
@@ -76,8 +77,11 @@ class Pair(_Strict):
     b: str
     value: float = Field(ge=-4, le=4)
     kind: Literal["dispute", "friction", "hostility", "friendship", "alignment", "partnership"] | str = "dispute"
+    since: dt.date | None = None  # the entry holds from this day ...
+    until: dt.date | None = None  # ... up to, not including, this day (None: it holds today)
     reason: str = ""
     source: str = ""
+    period_source: str = ""
 
 
 class RelationsFile(_Strict):
@@ -85,12 +89,13 @@ class RelationsFile(_Strict):
     pairs: list[Pair] = Field(default_factory=list)
 
 
-def _read(name: str) -> str:
+def read_data(name: str) -> str:
+    """The text of a data file shipped in ``simulator/data/`` (``name`` may hold a subfolder)."""
     return resources.files("simulator.data").joinpath(name).read_text(encoding="utf-8")
 
 
 def _parse(name: str, model: type[BaseModel]) -> tuple[Any, LocatedDoc]:
-    doc = load_yaml_text(_read(name), f"simulator/data/{name}")
+    doc = load_yaml_text(read_data(name), f"simulator/data/{name}")
     try:
         return model.model_validate(doc.data), doc
     except ValidationError as exc:
@@ -107,7 +112,10 @@ class Baseline:
     group_specs: dict[str, GroupSpec]
     blocs: dict[str, BlocSpec]
     adversary: str
-    relations: RelationsFile
+    relations: RelationsFile  # the entries that hold on the world's date (today, or as_of)
+    relations_all: RelationsFile | None = None  # every dated entry of relations.yaml
+    as_of: str | None = None  # None: today's world
+    dated_sources: pd.DataFrame | None = field(default=None, repr=False)  # provenance of the dated values
 
     @property
     def codes(self) -> list[str]:
@@ -119,7 +127,7 @@ def load_baseline() -> Baseline:
     """Load and cross-check the baseline data shipped with the package."""
     import io
 
-    states = pd.read_csv(io.StringIO(_read("states.csv")), keep_default_na=False, na_values=[""])
+    states = pd.read_csv(io.StringIO(read_data("states.csv")), keep_default_na=False, na_values=[""])
     states = states.set_index("iso3", drop=False)
     for col in NUMERIC:
         if col in states:
@@ -127,11 +135,12 @@ def load_baseline() -> Baseline:
     for col in BOOLEAN:
         if col in states:
             states[col] = states[col].map(lambda v: str(v).strip().lower() == "true")
-    sources = pd.read_csv(io.StringIO(_read("state_sources.csv")), keep_default_na=False)
+    sources = pd.read_csv(io.StringIO(read_data("state_sources.csv")), keep_default_na=False)
     groups_file, _ = _parse("groups.yaml", GroupsFile)
     blocs_file, _ = _parse("blocs.yaml", BlocsFile)
     relations, _ = _parse("relations.yaml", RelationsFile)
     groups = {k: list(v.members) for k, v in groups_file.groups.items()}
+    today = relations.model_copy(update={"pairs": [p for p in relations.pairs if p.until is None]})
     return Baseline(
         states,
         sources,
@@ -139,8 +148,18 @@ def load_baseline() -> Baseline:
         dict(groups_file.groups),
         dict(blocs_file.blocs),
         blocs_file.adversary,
-        relations,
+        today,
+        relations_all=relations,
     )
+
+
+def baseline_for(scenario: Scenario | None) -> Baseline:
+    """The data a scenario's world is built from: today's, or that of its ``world.as_of`` quarter."""
+    if scenario is not None and scenario.world.as_of:
+        from simulator.scenario.history import dated_baseline
+
+        return dated_baseline(scenario.world.as_of)
+    return load_baseline()
 
 
 # ---------------------------------------------------------------- name checks
@@ -168,7 +187,7 @@ def expand_target(
 
 def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
     """Check every state, group and bloc name and every step in a scenario; raise InputError."""
-    base = load_baseline()
+    base = baseline_for(scenario)
     codes = base.codes + [s.iso3 for s in scenario.world.add_states]
     groups = base.groups
     blocs = dict(base.blocs)
@@ -244,7 +263,9 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
         bloc = getattr(shock, "bloc", None)
         if bloc is not None and bloc not in all_blocs:
             raise doc.error(f"unknown bloc '{bloc}'{suggest(bloc, all_blocs)}", (*loc, "bloc"))
-        if shock.type == "found" and all_blocs[bloc].active:
+        modified = scenario.blocs.modify.get(bloc) if bloc is not None else None
+        active = modified.active if modified is not None and modified.active is not None else None
+        if shock.type == "found" and (all_blocs[bloc].active if active is None else active):
             raise doc.error(
                 f"bloc '{bloc}' is already active at the start; 'found' needs a latent bloc (active: false)",
                 (*loc, "bloc"),

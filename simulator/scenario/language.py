@@ -91,6 +91,9 @@ DIST_NAMES = ("normal", "uniform", "triangular", "beta", "choice")
 ParamValue = float | Distribution
 
 
+QuarterText = Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$", description="a quarter like 2022Q1")]
+
+
 # ---------------------------------------------------------------- world and blocs
 class StateOverride(_Strict):
     """Per-state changes to the baseline figures (any numeric or preference column)."""
@@ -138,6 +141,11 @@ class ExtraState(_Strict):
 
 class WorldSpec(_Strict):
     baseline: Literal["europe2026"] = "europe2026"
+    as_of: QuarterText | None = Field(
+        None,
+        description="build the world as it was on the first day of this quarter (2005Q1 to today): "
+        "capabilities, memberships, relations, flags and opinion of that date; the run starts then",
+    )
     overrides: dict[str, StateOverride] = Field(default_factory=dict)
     add_states: list[ExtraState] = Field(default_factory=list)
 
@@ -207,8 +215,12 @@ class BlocsSpec(_Strict):
 # ---------------------------------------------------------------- shocks
 class _Shock(_Strict):
     name: str | None = Field(None, description="Name used in event logs and sweeps")
-    at: int | None = Field(None, ge=0, description="The step at which the shock happens")
-    window: tuple[int, int] | None = Field(None, description="[first, last]: a step drawn uniformly per replicate")
+    at: Annotated[int, Field(ge=0)] | QuarterText | None = Field(
+        None, description="The step (0 = the start) or quarter (e.g. 2022Q1) at which the shock happens"
+    )
+    window: tuple[int | QuarterText, int | QuarterText] | None = Field(
+        None, description="[first, last] steps or quarters: one is drawn uniformly per replicate"
+    )
     probability: float | None = Field(None, gt=0, le=1, description="Chance per step (within window if given)")
     repeat: bool = Field(False, description="With probability: may fire more than once")
     note: str = ""
@@ -543,6 +555,7 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
                     f"parameter '{key}' = {value} is out of range; valid: {spec.low} to {spec.high}",
                     ("parameters", key),
                 )
+    _resolve_dates(doc)
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
@@ -551,6 +564,56 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
 
     check_scenario_names(scenario, doc)
     return scenario
+
+
+def _resolve_dates(doc: LocatedDoc) -> None:
+    """``world.as_of`` sets the start; quarters in shocks' ``at`` and ``window`` become steps from the start."""
+    from simulator.scenario.history import check_as_of, parse_quarter, quarter_steps
+
+    data = doc.data
+    world = data.get("world")
+    as_of = world.get("as_of") if isinstance(world, dict) else None
+    if as_of is not None:
+        problem = check_as_of(str(as_of))
+        if problem:
+            raise doc.error(problem, ("world", "as_of"))
+        if "start" in data and str(data["start"]) != str(as_of):
+            raise doc.error(
+                f"start {data['start']} differs from world.as_of {as_of}: a dated world starts in its own quarter "
+                "(leave start out, or make them equal)",
+                ("start",),
+            )
+        data["start"] = str(as_of)
+    start = str(data.get("start", Scenario.model_fields["start"].default))
+    try:
+        parse_quarter(start)
+    except ValueError:
+        return  # the start itself is reported by validation
+    steps = data.get("steps", Scenario.model_fields["steps"].default)
+    shocks = data.get("shocks")
+    for i, shock in enumerate(shocks if isinstance(shocks, list) else []):
+        if not isinstance(shock, dict):
+            continue
+        for key in ("at", "window"):
+            values = shock.get(key)
+            items = values if key == "window" and isinstance(values, list) else [values]
+            for j, value in enumerate(items):
+                if not isinstance(value, str):
+                    continue
+                loc = ("shocks", i, key) if key == "at" else ("shocks", i, key, j)
+                try:
+                    step = quarter_steps(start, value)
+                except ValueError:
+                    raise doc.error(f"{key} must be a step number or a quarter like 2022Q1 (got {value!r})", loc) from None
+                last = quarter_label(start, steps - 1) if isinstance(steps, int) and steps > 0 else None
+                if step < 0 or (last is not None and step > steps - 1):
+                    raise doc.error(
+                        f"quarter {value} is outside the run ({start} to {last}, {steps} quarterly steps)", loc
+                    )
+                if key == "at":
+                    shock["at"] = step
+                else:
+                    values[j] = step
 
 
 def _sub(doc: LocatedDoc, prefix: tuple) -> LocatedDoc:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simulator.scenario.baseline import Baseline, expand_target, load_baseline
+from simulator.scenario.baseline import Baseline, baseline_for, expand_target
 from simulator.scenario.language import BlocSpec, Scenario
 
 ADMISSION_CODES = {"open": 0, "unanimity": 1, "qualified_majority": 2, "leader": 3, "closed": 4}
@@ -121,8 +121,11 @@ def resolve_blocs(scenario: Scenario | None, base: Baseline) -> dict[str, BlocSp
 
 
 def build_world(scenario: Scenario | None = None, base: Baseline | None = None) -> World:
-    """Build the world of a scenario (or the plain baseline when ``scenario`` is None)."""
-    base = base or load_baseline()
+    """Build the world of a scenario (or the plain baseline when ``scenario`` is None).
+
+    A scenario with ``world.as_of`` gets the data of that quarter (simulator.scenario.history).
+    """
+    base = base or baseline_for(scenario)
     df = base.states.copy()
     if scenario is not None:
         for code, ov in scenario.world.overrides.items():
@@ -171,7 +174,8 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
                 eligible[idx[c], k] = True
         else:
             eligible[:, k] = True
-    eu_member = (df["eu_member"].astype(str) != "no").to_numpy()
+    # the EU of this scenario (its blocs.modify and as_of included), not the eu_member column of the data
+    eu_member = members0[:, bloc_codes.index("EU")].copy() if "EU" in bloc_codes else np.zeros(S, dtype=bool)
 
     lat, lon = f("capital_lat"), f("capital_lon")
     world = World(
