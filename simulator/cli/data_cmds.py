@@ -18,14 +18,27 @@ def states(
     code: Annotated[str | None, typer.Argument(help="ISO3 code of one state (e.g. DEU)")] = None,
     sources: Annotated[bool, typer.Option("--sources", help="show the source of every figure")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="the world as of a past quarter, 2005Q1 to today (e.g. 2021Q4)")
+    ] = None,
 ) -> None:
-    """List the baseline world, or show one state (with --sources, every figure's source)."""
+    """List the world (today's, or --as-of a past quarter), or one state (--sources: every figure's source)."""
     from simulator.errors import suggest
     from simulator.scenario.baseline import load_baseline, state_sources
 
-    base = load_baseline()
+    if as_of is not None:
+        from simulator.scenario.history import check_as_of, dated_baseline, quarter_start
+
+        problem = check_as_of(as_of)
+        if problem:
+            raise InputError(f"--as-of: {problem}")
+        base = dated_baseline(as_of)
+        title = f"World as of {as_of} ({quarter_start(as_of):%d %b %Y})"
+    else:
+        base = load_baseline()
+        title = "World today (start of 2026)"
     df = base.states
-    memberships = {c: [b for b, spec in base.blocs.items() if c in spec.members] for c in base.codes}
+    memberships = {c: [b for b, spec in base.blocs.items() if spec.active and c in spec.members] for c in base.codes}
     if code is None:
         if as_json:
             rows = [
@@ -41,7 +54,7 @@ def states(
             ]
             console.print_json(json.dumps(rows, default=float))
             return
-        table = Table(title="Baseline world (start of 2026)", show_lines=False)
+        table = Table(title=title, show_lines=False)
         for col, just in (
             ("ISO3", "left"),
             ("State", "left"),
@@ -64,17 +77,31 @@ def states(
                 ", ".join(memberships[c]),
             )
         console.print(table)
-        console.print(
-            "Sources: SIPRI 2026 (spending, 2025), IMF WEO Apr 2026, IISS via Wikipedia (personnel), SIPRI Yearbook 2025 "
-            "(warheads). `sim states ISO3 --sources` shows each figure's source.",
-            highlight=False,
-        )
+        counts = ", ".join(f"{b} {len(spec.members)}" for b, spec in base.blocs.items() if spec.active)
+        latent = ", ".join(b for b, spec in base.blocs.items() if not spec.active)
+        console.print(f"Blocs: {counts}; latent or not yet founded: {latent or 'none'}.", highlight=False)
+        if as_of is None:
+            console.print(
+                "Sources: SIPRI 2026 (spending, 2025), IMF WEO Apr 2026, IISS via Wikipedia (personnel), SIPRI Yearbook "
+                "2025 (warheads). `sim states ISO3 --sources` shows each figure's source.",
+                highlight=False,
+            )
+        else:
+            year = int(as_of[:4])
+            console.print(
+                f"Capabilities of {min(year, 2025)} (SIPRI 2025 release, World Bank, IMF, IISS, SIPRI/FAS warheads); "
+                "members, relations, flags and polls of the quarter's first day; docs/DATA.md 'Dated worlds'. "
+                f"`sim states ISO3 --as-of {as_of} --sources` shows each figure's source.",
+                highlight=False,
+            )
         return
     code = code.upper()
     if code not in base.codes:
         raise InputError(f"unknown state '{code}'{suggest(code, base.codes)}")
     row = df.loc[code]
     src = state_sources(code).set_index("field")
+    if base.dated_sources is not None:
+        src = _dated_sources(src, base.dated_sources, code)
     if as_json:
         data = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items() if k != "sources"}
         data["blocs"] = memberships[code]
@@ -146,3 +173,20 @@ def escape(text: str) -> str:
     from rich.markup import escape as _escape
 
     return _escape(text)
+
+
+def _dated_sources(src, dated, code: str):
+    """Today's sources with the dated values' provenance in their place (capabilities, flags, polls)."""
+    import pandas as pd
+
+    from simulator.scenario.history import load_source_titles
+
+    titles = load_source_titles()
+    rows = dated[dated["iso3"] == code]
+    out = src.copy()
+    for field, origin, source_id in zip(rows["field"], rows["origin"], rows["source_id"], strict=True):
+        label = titles.get(str(source_id), str(source_id))
+        text = label if origin == "sourced" else f"{label} ({origin.replace(':', ' from ')})"
+        confidence = "dated" if origin in ("sourced", "dated") else "carried"
+        out.loc[field] = pd.Series({"iso3": code, "source": text, "confidence": confidence})
+    return out

@@ -158,14 +158,15 @@ def replay_cmd(
 ) -> None:
     """Re-run one replicate of a run and print its story as a timeline."""
     from simulator.runs.results import read_manifest
-    from simulator.runs.run import replay
+    from simulator.runs.run import replay_story
     from simulator.scenario.language import load_scenario, quarter_label
 
     man = read_manifest(run_dir)
     if replicate >= man["replicates"]:
         raise InputError(f"replicate {replicate} is not in this run (it has replicates 0..{man['replicates'] - 1})")
     scenario = load_scenario(Path(run_dir) / "scenario.resolved.yaml")
-    events, outcome = replay(scenario, replicate, man["seed"])
+    story = replay_story(scenario, replicate, man["seed"])
+    events, outcome = story.events, story.outcomes
     if as_json:
         typer.echo(
             json.dumps(
@@ -175,6 +176,7 @@ def replay_cmd(
                         {"step": s, "quarter": quarter_label(scenario.start, s), "kind": k, "text": txt}
                         for _, s, k, txt in events
                     ],
+                    "timeline": story.timeline,
                     "outcomes": {k: v for k, v in outcome.items() if not k.startswith("member.")},
                 },
                 indent=2,
@@ -182,12 +184,20 @@ def replay_cmd(
             )
         )
         return
+    # the engine's log, with each state's first application to each bloc from the timeline
+    lines = [(step, 1, f"[dim]{kind}[/] {text}") for _, step, kind, text in events]
+    seen: set[tuple[str, str]] = set()
+    for row in story.timeline:
+        key = (row["state"], row["bloc"])
+        if row["event"] == "applied" and key not in seen:
+            seen.add(key)
+            lines.append((row["step"], 0, f"[dim]apply[/] {row['state']} applies to join {row['bloc']} (first time)"))
     t = Table(title=f"{scenario.name}, replicate {replicate} (seed {man['seed']})")
     t.add_column("Quarter")
     t.add_column("Event")
-    for _, step, kind, text in events:
-        t.add_row(quarter_label(scenario.start, step), f"[dim]{kind}[/] {text}")
-    if not events:
+    for step, _, text in sorted(lines, key=lambda x: (x[0], x[1])):
+        t.add_row(quarter_label(scenario.start, step), text)
+    if not lines:
         t.add_row("-", "no events: memberships did not change")
     console.print(t)
     formed = outcome.get("euro_alliance_formed")

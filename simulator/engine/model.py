@@ -16,6 +16,7 @@ from simulator.engine.mechanisms import threat as th
 from simulator.engine.rng import Streams
 from simulator.engine.sampling import sample_parameters
 from simulator.engine.shocks import compile_shocks, scheduled_steps
+from simulator.engine.timeline import Timeline
 from simulator.scenario.language import Scenario
 from simulator.scenario.world import World, build_world
 
@@ -111,6 +112,8 @@ class AllianceModel(mesa.Model):
         world: a prebuilt world (default: built from the scenario).
         record_events: keep a timeline of events (for replay; costs time).
         record_steps: keep per-step bloc power (R, T+1, B) for fan charts.
+        record_timeline: keep membership events and per-state distributions by quarter
+            (simulator.engine.timeline; reads state, draws nothing, changes no result).
         backend: "numpy" (the reference path, simulator.engine.phases) or "numba" (compiled kernels,
             simulator.engine.fast; bit-identical results); default: numba when it imports. A model that
             records events runs the numpy path, which writes the event log.
@@ -124,6 +127,7 @@ class AllianceModel(mesa.Model):
         world: World | None = None,
         record_events: bool = False,
         record_steps: bool = True,
+        record_timeline: bool = False,
         backend: str | None = None,
     ):
         # Mesa's own generators (self.random, self.rng) are not used: every draw comes from the
@@ -166,6 +170,7 @@ class AllianceModel(mesa.Model):
         self._phases = self._phase_module().PHASES
         self._phase_module().refresh_power(self)
         self.state.threat0 = self.state.threat.copy()
+        self.timeline = Timeline(self.replicates, self.world.n_states, scenario.steps) if record_timeline else None
         self._record(0)
 
     @property
@@ -238,11 +243,14 @@ class AllianceModel(mesa.Model):
     def step(self) -> None:
         """One quarter: the phases of simulator.engine.phases.PHASES in order (or their compiled twins)."""
         t = self.steps - 1  # Mesa counts the step before calling it: quarter t is the t-th from the start
+        before = self.state.member.copy() if self.timeline is not None else None
         for name, fn in self._phases:
             t0 = time.perf_counter()
             fn(self, t)
             self.phase_seconds[name] = self.phase_seconds.get(name, 0.0) + time.perf_counter() - t0
         self._record(self.steps)
+        if self.timeline is not None:
+            self.timeline.record_events(t, before, self.state)
 
     def run(self) -> AllianceModel:
         """Run the scenario's horizon."""
@@ -251,6 +259,8 @@ class AllianceModel(mesa.Model):
         return self
 
     def _record(self, k: int) -> None:
+        if self.timeline is not None:
+            self.timeline.record_state(k, self.state.share, self.world.gdp_usd_bn, self.state.threat)
         if self.trajectory is not None and self.backend == "numba":
             from simulator.engine.fast.phases import record
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from simulator.engine.model import AllianceModel
 from simulator.engine.outcomes import reduce_outcomes
-from simulator.scenario.language import Scenario, scenario_hash
 from simulator.runs.stats import histogram_steps
+from simulator.scenario.language import Scenario, scenario_hash
 from simulator.scenario.world import World, build_world
 
 DEFAULT_BLOCK = 1000
@@ -31,6 +31,8 @@ class BlockResult:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     backend: str = "numpy"  # the engine path that ran the block (simulator.engine.fast.resolve_backend)
+    events: np.ndarray | None = None  # (n, 5) replicate, step, state, bloc, kind (simulator.engine.timeline)
+    state_hist: dict[str, np.ndarray] | None = None  # metric -> (T+1, S, bins) per-state counts
 
 
 @functools.lru_cache(maxsize=8)
@@ -43,10 +45,20 @@ def world_for(scenario: Scenario) -> World:
     return _world_cached(scenario_hash(scenario), scenario.model_dump_json())
 
 
-def run_block(scenario: Scenario, seed: int, start: int, stop: int) -> BlockResult:
-    """Run replicates [start, stop) of a scenario; a pure function of its arguments."""
+def run_block(scenario: Scenario, seed: int, start: int, stop: int, timeline: bool = False) -> BlockResult:
+    """Run replicates [start, stop) of a scenario; a pure function of its arguments.
+
+    ``timeline`` also returns the block's membership events and per-state histograms by quarter.
+    """
     t0 = time.perf_counter()
-    model = AllianceModel(scenario, np.arange(start, stop), seed=seed, world=world_for(scenario), record_steps=True)
+    model = AllianceModel(
+        scenario,
+        np.arange(start, stop),
+        seed=seed,
+        world=world_for(scenario),
+        record_steps=True,
+        record_timeline=timeline,
+    )
     model.run()
     columns = reduce_outcomes(model)
     traj = model.trajectory.astype(np.float64)
@@ -60,6 +72,8 @@ def run_block(scenario: Scenario, seed: int, start: int, stop: int) -> BlockResu
         phase_seconds=dict(model.phase_seconds),
         seconds=time.perf_counter() - t0,
         backend=model.backend,
+        events=model.timeline.event_array() if timeline else None,
+        state_hist=model.timeline.hist if timeline else None,
     )
 
 
@@ -73,18 +87,19 @@ def iterate_blocks(
     seed: int,
     blocks: list[tuple[int, int]],
     workers: int = 1,
+    timeline: bool = False,
 ) -> Iterator[BlockResult]:
     """Run blocks in order, in-process or on a local process pool; results come back in block order."""
     if workers <= 1 or len(blocks) <= 1:
         for start, stop in blocks:
-            yield run_block(scenario, seed, start, stop)
+            yield run_block(scenario, seed, start, stop, timeline)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(run_block, scenario, seed, s, e) for s, e in blocks]
+        futures = [pool.submit(run_block, scenario, seed, s, e, timeline) for s, e in blocks]
         try:
             for fut in futures:
                 yield fut.result()

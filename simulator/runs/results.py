@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 import yaml
 
 from simulator import __version__
+from simulator.engine.outcomes import key_outcomes
 from simulator.errors import InputError
 from simulator.runs.blocks import BlockResult
-from simulator.engine.outcomes import key_outcomes
-from simulator.scenario.language import Scenario, quarter_label, scenario_hash
 from simulator.runs.stats import POWER_EDGES, describe, histogram_quantiles
+from simulator.scenario.language import Scenario, quarter_label, scenario_hash
 
 COMPLETE_MARKER = "manifest.json"  # written last: a directory without it is not a finished run
 QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]

@@ -19,6 +19,7 @@ from simulator.runs.results import (
     summarise,
     write_json,
 )
+from simulator.runs.timeline import EventWriter, FirstEvents, StateAccumulator
 from simulator.scenario.language import Scenario
 
 
@@ -62,21 +63,29 @@ def run_scenario(
     blocks = plan_blocks(n, block_size)
     with atomic_directory(out_dir, overwrite) as tmp:
         writer = ReplicateWriter(tmp / "replicates.parquet")
+        events = EventWriter(tmp / "events.parquet", world.codes, world.bloc_codes, scenario.start, scenario.steps)
+        per_state = StateAccumulator()
+        firsts = FirstEvents(world.n_states, world.n_blocs, scenario.steps)
         steps = StepAccumulator()
         backends: set[str] = set()
         t0 = time.perf_counter()
         try:
-            for block in iterate_blocks(scenario, seed, blocks, workers):
+            for block in iterate_blocks(scenario, seed, blocks, workers, timeline=True):
                 writer.write(block.columns)
+                events.write(block.events)
+                per_state.add(block.state_hist, block.stop - block.start)
+                firsts.add(block.events, block.stop - block.start)
                 steps.add(block)
                 backends.add(block.backend)
                 if progress:
                     progress(block.stop - block.start)
         finally:
             writer.close()
+            events.close()
         run_seconds = time.perf_counter() - t0
         steps.frame(world.bloc_codes, scenario.start).to_parquet(tmp / "trajectories.parquet", index=False)
         steps.histogram_frame(world.bloc_codes).to_parquet(tmp / "step_histograms.parquet", index=False)
+        per_state.frame(world.codes, scenario.start).to_parquet(tmp / "states.parquet", index=False)
         summary = summarise(tmp / "replicates.parquet", world.bloc_codes, world.codes)
         summary = {
             "scenario": scenario.name,
@@ -87,6 +96,8 @@ def run_scenario(
             "adversary": world.bloc_codes[world.adversary] if world.adversary >= 0 else None,
             "bloc_names": {c: s.name for c, s in zip(world.bloc_codes, world.bloc_specs, strict=True)},
             **summary,
+            "as_of": scenario.world.as_of,
+            "timeline": firsts.summary(world.codes, world.bloc_codes, scenario.start),
         }
         write_json(tmp / "summary.json", summary)
         (tmp / "scenario.resolved.yaml").write_text(scenario_yaml(scenario), encoding="utf-8")
@@ -104,12 +115,42 @@ def run_scenario(
     return RunInfo(Path(out_dir), summary, man)
 
 
-def replay(scenario: Scenario, replicate: int, seed: int) -> tuple[list[tuple[int, int, str, str]], dict]:
-    """Re-run one replicate with its event log; returns (events, outcomes of that replicate)."""
+@dataclass
+class Story:
+    """One replicate re-run: its text event log, its membership timeline and its outcomes."""
+
+    events: list[tuple[int, int, str, str]]  # (replicate, step, kind, text), as the engine logged them
+    timeline: list[dict]  # step, quarter, state, bloc, event: the rows of events.parquet for this replicate
+    outcomes: dict
+
+
+def replay_story(scenario: Scenario, replicate: int, seed: int) -> Story:
+    """Re-run one replicate with its event log and timeline (the same timeline as in events.parquet)."""
     from simulator.engine.model import AllianceModel
     from simulator.engine.outcomes import reduce_outcomes
+    from simulator.engine.timeline import EVENT_KINDS
+    from simulator.scenario.language import quarter_label
 
-    model = AllianceModel(scenario, np.array([replicate]), seed=seed, world=world_for(scenario), record_events=True)
+    world = world_for(scenario)
+    model = AllianceModel(
+        scenario, np.array([replicate]), seed=seed, world=world, record_events=True, record_timeline=True
+    )
     model.run()
     out = {k: v[0].item() if hasattr(v[0], "item") else v[0] for k, v in reduce_outcomes(model).items()}
-    return model.events, out
+    rows = [
+        {
+            "step": int(t),
+            "quarter": quarter_label(scenario.start, int(t)),
+            "state": world.codes[s],
+            "bloc": world.bloc_codes[b],
+            "event": EVENT_KINDS[k],
+        }
+        for _, t, s, b, k in model.timeline.event_array()
+    ]
+    return Story(model.events, rows, out)
+
+
+def replay(scenario: Scenario, replicate: int, seed: int) -> tuple[list[tuple[int, int, str, str]], dict]:
+    """Re-run one replicate with its event log; returns (events, outcomes of that replicate)."""
+    story = replay_story(scenario, replicate, seed)
+    return story.events, story.outcomes

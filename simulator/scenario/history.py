@@ -186,6 +186,9 @@ def dated_states(day: dt.date, base: Baseline, h: History) -> tuple[pd.DataFrame
     caps = h.capabilities[h.capabilities["year"] == year].set_index("iso3")
     for col in CAPABILITIES:
         df[col] = caps.loc[df.index, col].astype(float).to_numpy()
+    for col in ("milex_year", "gdp_year", "personnel_year"):
+        if col in df:
+            df[col] = year
     prov = h.provenance[h.provenance["year"] == year][["iso3", "field", "origin", "source_id"]].copy()
     notes = []
     for code in df.index:
@@ -207,7 +210,11 @@ def dated_states(day: dt.date, base: Baseline, h: History) -> tuple[pd.DataFrame
         eu = [d for d in h.memberships.query("state == @code and bloc == 'EU' and event == 'joined'")["date"]]
         df.loc[code, "nato_member"] = str(nato[0].year) if nato and nato[0] <= day else "no"
         df.loc[code, "eu_member"] = str(eu[0].year) if eu and eu[0] <= day and _member_of(h, code, "EU", day) else "no"
-        df.loc[code, "eu_candidate"] = status_on(day, code, "EU", h) in ("candidate", "negotiations_opened", "suspended")
+        df.loc[code, "eu_candidate"] = status_on(day, code, "EU", h) in (
+            "candidate",
+            "negotiations_opened",
+            "suspended",
+        )
     extra = pd.DataFrame(notes, columns=["iso3", "field", "origin", "source_id"])
     return df, pd.concat([prov, extra], ignore_index=True)
 
@@ -269,3 +276,16 @@ def dated_summary(as_of: str) -> dict[str, object]:
         "year": min(quarter_start(as_of).year, LAST_DATA_YEAR),
         "carried": int(np.sum(base.dated_sources["origin"].astype(str).str.startswith("carried"))),
     }
+
+
+@functools.lru_cache(maxsize=1)
+def load_source_titles() -> dict[str, str]:
+    """Source id -> a one-line citation (data/history/sources.yaml)."""
+    import yaml
+
+    data = yaml.safe_load(read_data("history/sources.yaml")) or {}
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[str(key)] = f"{value.get('title', key)} ({value.get('publisher', '')})".replace(" ()", "")
+    return out
