@@ -1,0 +1,164 @@
+"""Timelines on disk: events.parquet, per-state quantiles by quarter, and when states first apply and join.
+
+Each block's ``Timeline`` (simulator.engine.timeline) is reduced here as blocks arrive, so memory
+does not grow with the number of replicates:
+
+- ``EventWriter`` streams the events to ``events.parquet`` (long format: replicate, step, quarter,
+  state, bloc, event), which pandas, polars and DuckDB read as it is;
+- ``StateAccumulator`` sums the per-state histograms and gives quantiles of spending (% of GDP and
+  US$ bn) and threat per state and quarter (``states.parquet``);
+- ``FirstEvents`` counts, per state and bloc, the quarter of each replicate's first application
+  and first accession, for the cumulative probabilities by quarter in ``summary.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from simulator.engine.timeline import EVENT_KINDS, KIND_CODE, STATE_METRICS
+from simulator.runs.stats import histogram_quantiles, wilson
+from simulator.scenario.language import quarter_label
+
+STATE_QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
+
+
+class EventWriter:
+    """Streams event blocks (n, 5: replicate, step, state, bloc, kind) to a Parquet file."""
+
+    def __init__(self, path: Path, state_codes: list[str], bloc_codes: list[str], start: str, steps: int) -> None:
+        self.path = path
+        self.states = pa.array(state_codes, pa.string())
+        self.blocs = pa.array(bloc_codes, pa.string())
+        self.kinds = pa.array(list(EVENT_KINDS), pa.string())
+        self.quarters = pa.array([quarter_label(start, t) for t in range(steps + 1)], pa.string())
+        self.schema = pa.schema(
+            [
+                ("replicate", pa.int64()),
+                ("step", pa.int32()),
+                ("quarter", pa.dictionary(pa.int32(), pa.string())),
+                ("state", pa.dictionary(pa.int32(), pa.string())),
+                ("bloc", pa.dictionary(pa.int32(), pa.string())),
+                ("event", pa.dictionary(pa.int32(), pa.string())),
+            ]
+        )
+        self.writer = pq.ParquetWriter(path, self.schema)
+        self.rows = 0
+
+    def write(self, events: np.ndarray) -> None:
+        def dictionary(codes: np.ndarray, values: pa.Array) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), values)
+
+        table = pa.table(
+            [
+                pa.array(events[:, 0].astype(np.int64)),
+                pa.array(events[:, 1].astype(np.int32)),
+                dictionary(events[:, 1], self.quarters),
+                dictionary(events[:, 2], self.states),
+                dictionary(events[:, 3], self.blocs),
+                dictionary(events[:, 4], self.kinds),
+            ],
+            schema=self.schema,
+        )
+        self.writer.write_table(table)
+        self.rows += len(events)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class StateAccumulator:
+    """Sums per-state histograms of blocks; gives quantiles per state and quarter."""
+
+    def __init__(self) -> None:
+        self.hist: dict[str, np.ndarray] = {}
+        self.n = 0
+
+    def add(self, hist: dict[str, np.ndarray], replicates: int) -> None:
+        for name, counts in hist.items():
+            if name in self.hist:
+                self.hist[name] += counts
+            else:
+                self.hist[name] = counts.astype(np.int64)
+        self.n += replicates
+
+    def frame(self, state_codes: list[str], start: str) -> pd.DataFrame:
+        """Long table: step, quarter, state, metric, n, q05, q25, q50, q75, q95."""
+        frames = []
+        for name, counts in self.hist.items():
+            q = histogram_quantiles(counts, STATE_QUANTILES, STATE_METRICS[name])  # (T+1, S, k)
+            T, S = counts.shape[:2]
+            steps = np.repeat(np.arange(T), S)
+            frame = pd.DataFrame(
+                {
+                    "step": steps,
+                    "quarter": [quarter_label(start, int(t)) for t in steps],
+                    "state": np.tile(np.array(state_codes), T),
+                    "metric": name,
+                    "n": self.n,
+                }
+            )
+            for k, qq in enumerate(STATE_QUANTILES):
+                frame[f"q{int(qq * 100):02d}"] = q[:, :, k].ravel()
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+
+class FirstEvents:
+    """Counts of replicates by the quarter of their first application and first accession, per state and bloc."""
+
+    #: accession is any way in: admitted by a vote, a founder, or made a member by a shock
+    KINDS = {
+        "first_application": [KIND_CODE["applied"]],
+        "accession": [KIND_CODE["admitted"], KIND_CODE["founded"], KIND_CODE["joined_by_shock"]],
+    }
+
+    def __init__(self, n_states: int, n_blocs: int, steps: int) -> None:
+        self.counts = {k: np.zeros((n_states, n_blocs, steps), dtype=np.int64) for k in self.KINDS}
+        self.n = 0
+
+    def add(self, events: np.ndarray, replicates: int) -> None:
+        S, B, T = next(iter(self.counts.values())).shape
+        for name, codes in self.KINDS.items():
+            rows = events[np.isin(events[:, 4], codes)]
+            if len(rows) == 0:
+                continue
+            # the first step of each (replicate, state, bloc)
+            key = (rows[:, 0].astype(np.int64) * S + rows[:, 2]) * B + rows[:, 3]
+            order = np.lexsort((rows[:, 1], key))
+            key, steps = key[order], rows[order, 1]
+            first = np.ones(len(key), dtype=bool)
+            first[1:] = key[1:] != key[:-1]
+            cell = (key[first] % (S * B)).astype(np.int64)
+            flat = cell * T + steps[first]
+            self.counts[name] += np.bincount(flat, minlength=S * B * T).reshape(S, B, T)
+        self.n += replicates
+
+    def summary(self, state_codes: list[str], bloc_codes: list[str], start: str) -> dict:
+        """Per state and bloc with any event: P(by the end), the median quarter if it happens, cumulative by quarter."""
+        out: dict = {}
+        for name, counts in self.counts.items():
+            section: dict = {}
+            for s, b in zip(*np.nonzero(counts.sum(axis=2)), strict=True):
+                per_step = counts[s, b]
+                cum = np.cumsum(per_step)
+                k = int(cum[-1])
+                lo, hi = wilson(k, self.n)
+                median_step = int(np.searchsorted(cum, (k + 1) // 2)) if k else None
+                section.setdefault(state_codes[s], {})[bloc_codes[b]] = {
+                    "p_by_end": k / self.n,
+                    "lo": lo,
+                    "hi": hi,
+                    "median_quarter_if_any": quarter_label(start, median_step) if median_step is not None else None,
+                    "cumulative": {
+                        quarter_label(start, t): float(cum[t]) / self.n
+                        for t in range(len(cum))
+                        if per_step[t] or t == len(cum) - 1
+                    },
+                }
+            out[name] = section
+        return out
