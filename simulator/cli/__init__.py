@@ -28,7 +28,7 @@ err_console = Console(stderr=True)
 
 def _register() -> None:
     # Import for side effects: each module adds its commands to ``app``.
-    from simulator.cli import analysis_cmds, data_cmds, landscape_cmds, run_cmds, sweep_cmds  # noqa: F401
+    from simulator.cli import analysis_cmds, backtest_cmds, data_cmds, landscape_cmds, run_cmds, sweep_cmds  # noqa: F401
 
 
 def main() -> None:

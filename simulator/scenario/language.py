@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.errors import InputError, suggest
+from simulator.scenario.observed import ObservedFact
 from simulator.scenario.params import PARAMS
 from simulator.scenario.yamlio import LocatedDoc, document_path, load_yaml_file, load_yaml_text, pydantic_errors
 
@@ -402,6 +403,9 @@ class Scenario(_Strict):
     parameters: dict[str, ParamValue] = Field(default_factory=dict)
     shocks: list[Shock] = Field(default_factory=list)
     outcomes: Outcomes = Field(default_factory=Outcomes)
+    observed: list[ObservedFact] = Field(
+        default_factory=list, description="what really happened: dated, sourced facts a backtest scores against"
+    )
 
     @field_validator("start")
     @classmethod
@@ -556,6 +560,9 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
                     ("parameters", key),
                 )
     _resolve_dates(doc)
+    from simulator.scenario.observed import check_observed, check_observed_entries
+
+    check_observed_entries(doc)
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
@@ -563,6 +570,7 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
     from simulator.scenario.baseline import check_scenario_names
 
     check_scenario_names(scenario, doc)
+    check_observed(scenario, doc)
     return scenario
 
 
@@ -604,7 +612,9 @@ def _resolve_dates(doc: LocatedDoc) -> None:
                 try:
                     step = quarter_steps(start, value)
                 except ValueError:
-                    raise doc.error(f"{key} must be a step number or a quarter like 2022Q1 (got {value!r})", loc) from None
+                    raise doc.error(
+                        f"{key} must be a step number or a quarter like 2022Q1 (got {value!r})", loc
+                    ) from None
                 last = quarter_label(start, steps - 1) if isinstance(steps, int) and steps > 0 else None
                 if step < 0 or (last is not None and step > steps - 1):
                     raise doc.error(
