@@ -147,7 +147,7 @@ def _random_choice_inputs(seed: int, per_replicate_affinity: bool) -> dict:
     lo, hi = k.affinity_bounds(aff)
     weight = lambda high: u(0, high, R)  # noqa: E731
     return dict(
-        revise_keys=rng.integers(0, 2**63, R, dtype=np.uint64), rate=u(0.2, 1.0, R), step=int(rng.integers(0, 40)),
+        revise_keys=rng.integers(0, 2**63, R, dtype=np.uint64), rate=u(0.2, 1.0, (R, S)), step=int(rng.integers(0, 40)),
         open_b=np.arange(B, dtype=np.int64), member=member, active=active, barred=rng.random((R, S, B)) < 0.1,
         eligible=rng.random((S, B)) < 0.8, admission=rng.integers(0, 5, B).astype(np.int64), contrib=contrib,
         raw=out["raw"], loss=out["loss"], umbrella=out["umbrella"], us_share=out["us"], eu_share=out["eu"],
@@ -158,7 +158,8 @@ def _random_choice_inputs(seed: int, per_replicate_affinity: bool) -> dict:
         keys=rng.integers(0, 2**63, (B, R), dtype=np.uint64), w_security=weight(50), w_nuclear=weight(10),
         w_affinity=weight(10), w_attitude=weight(10), w_burden=weight(5), w_entanglement=weight(10),
         w_neutrality=weight(10), membership_cost=u(-5, 5, R), inertia=weight(10),
-        choice_noise=np.exp(u(np.log(0.01), np.log(10), R)),
+        choice_noise=np.exp(u(np.log(0.01), np.log(10), R)), anchor_in=u(-3, 0, (R, S, B)),
+        anchor_out=u(0, 6, (R, S, B)),
     )  # fmt: skip
 
 

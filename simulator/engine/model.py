@@ -43,6 +43,9 @@ class EnsembleState:
     spend_fixed: np.ndarray  # (R,S) NaN unless a shock fixed the share
     fired: np.ndarray  # (R, n_shocks) bool
     barred: np.ndarray  # (R,S,B) bool: left or expelled by a shock; does not apply again
+    standing: np.ndarray  # (R,S,B) bool: applications standing until decided or withdrawn
+    pending: np.ndarray  # (R,S,B) int: quarters each standing application has waited
+    threat_prev: np.ndarray  # (R,S) perceived threat at the previous quarter's choices (crisis revision)
     # derived each step
     power: np.ndarray = field(default=None)  # (R,S)
     threat: np.ndarray = field(default=None)  # (R,S)
@@ -170,6 +173,10 @@ class AllianceModel(mesa.Model):
         self._phases = self._phase_module().PHASES
         self._phase_module().refresh_power(self)
         self.state.threat0 = self.state.threat.copy()
+        self.state.threat_prev = self.state.threat.copy()
+        from simulator.engine.phases import start_anchor
+
+        self.anchor_in, self.anchor_out = start_anchor(self)  # (R,S,B) the status quo the start reveals
         self.timeline = Timeline(self.replicates, self.world.n_states, scenario.steps) if record_timeline else None
         self._record(0)
 
@@ -207,6 +214,9 @@ class AllianceModel(mesa.Model):
             spend_fixed=np.full((R, S), np.nan),
             fired=np.zeros((R, len(self.shocks)), dtype=bool),
             barred=np.zeros((R, S, B), dtype=bool),
+            standing=np.zeros((R, S, B), dtype=bool),
+            pending=np.zeros((R, S, B), dtype=np.int64),
+            threat_prev=np.zeros((R, S)),
         )
         self.decay = decay
         self.state = st

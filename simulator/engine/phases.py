@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from simulator.engine.mechanisms import admission as adm
+from simulator.engine.mechanisms import choice as ch
 from simulator.engine.mechanisms import power as pw
 from simulator.engine.mechanisms import seqsum
 from simulator.engine.mechanisms import spending as sp
@@ -102,13 +103,8 @@ def apply_shock(m, c, rows: np.ndarray, t: int) -> None:
         st.threat_scale[np.ix_(r, tg)] *= s.factor
         m.event(r, t, "threat", label + f"threat perceived by {names} x{s.factor:g}")
     elif c.kind == "attack":
-        a = c.attacker
-        for x in tg:
-            near = m.decay[None, :, x] if m.decay.ndim == 2 else m.decay[r, :, x]
-            st.threat_scale[r, :] += s.severity * near
-            st.threat_scale[r, x] += s.severity
-        _add_affinity(m, r, np.array([a]), tg, -0.5 * s.severity)
-        m.event(r, t, "attack", label + f"{w.codes[a]} attacks {names}")
+        _attack(m, r, c.attacker, tg, s.severity)
+        m.event(r, t, "attack", label + f"{w.codes[c.attacker]} attacks {names}")
     elif c.kind == "government":
         st.us_attitude[np.ix_(r, tg)] += s.us_attitude
         st.eu_attitude[np.ix_(r, tg)] += s.eu_attitude
@@ -127,6 +123,36 @@ def apply_shock(m, c, rows: np.ndarray, t: int) -> None:
     elif c.kind == "integration":
         st.integration[r, c.bloc] = np.clip(st.integration[r, c.bloc] + s.change, 0.0, 1.0)
         m.event(r, t, "integration", label + f"{bloc} integration {s.change:+g}")
+
+
+def _attack(m, r: np.ndarray, a: int, targets: np.ndarray, severity: float) -> None:
+    """An attack by ``a`` on ``targets`` (docs/MODEL.md#attack): threat near the front, hostility, opinion."""
+    st, w, p = m.state, m.world, m.params
+    S = w.n_states
+
+    def near(x: int) -> np.ndarray:  # (n, S): nearness of every state to x
+        return np.broadcast_to(m.decay[None, :, x] if m.decay.ndim == 2 else m.decay[r, :, x], (len(r), S))
+
+    if not st.affinity.flags.writeable:  # shared baseline view until the first relation shock
+        st.affinity = st.affinity.copy()
+    others = np.ones(S, dtype=bool)
+    others[a] = False
+    others[targets] = False
+    for x in targets:
+        front = near(x)
+        st.threat_scale[r, :] += severity * front
+        st.threat_scale[r, x] += severity
+        # every state already wary of the attacker sees it as more hostile, the more the nearer the front
+        wary = (st.affinity[r, a, :] < 0.0) & others[None, :]
+        fear = np.where(wary, (p["attack_hostility"][r, None] * severity) * front, 0.0)
+        st.affinity[r, a, :] -= fear
+        st.affinity[r, :, a] -= fear
+        # neutral opinion shifts where the war is near and the attacker too; law and constitutions hold
+        exposure = (severity * front) * near(a)
+        st.neutrality[r, :] = ch.opinion_shift(
+            st.neutrality[r, :], w.neutral_floor[None, :], exposure, p["attack_opinion"][r, None]
+        )
+    _add_affinity(m, r, np.array([a]), targets, -0.5 * severity)
 
 
 def _add_affinity(m, r: np.ndarray, a: np.ndarray, b: np.ndarray, delta: float) -> None:
@@ -216,6 +242,16 @@ def refresh_power(m) -> None:
 
 
 # ------------------------------------------------------------------ 6. choices
+def start_anchor(m) -> tuple[np.ndarray, np.ndarray]:
+    """(R,S,B) x 2 the status quo the start reveals (mechanisms.choice.status_quo_anchor), after refresh_power."""
+    st, w, p = m.state, m.world, m.params
+    R, S, B = st.member.shape
+    rr = np.repeat(np.arange(R), S)
+    ii = np.tile(np.arange(S), R)
+    u0 = utilities_at(st.view, rr, rr, ii, state_view(m), p, w.mutual_defence, w.spending_norm, w.own_nuclear)
+    return ch.status_quo_anchor(u0.reshape(R, S, B), st.member, st.active, p["switch_cost"])
+
+
 def state_view(m) -> StateView:
     st = m.state
     return StateView(st.power, st.threat, st.share, st.affinity, st.us_attitude, st.eu_attitude, st.neutrality)
@@ -224,20 +260,37 @@ def state_view(m) -> StateView:
 def choices(m, t: int) -> None:
     st, w, p = m.state, m.world, m.params
     R, S, B = st.member.shape
-    revise = m.streams.uniform("revise", t, (S,)) < p["revision_rate"][:, None]
+    p_rev = ch.revision_probability(p["revision_rate"], st.threat, st.threat_prev, p["crisis_revision"])
+    st.threat_prev = st.threat.copy()
+    revise = m.streams.uniform("revise", t, (S,)) < p_rev
     st.leaving = np.zeros((R, S, B), dtype=bool)
     st.applying = np.zeros((R, S, B), dtype=bool)
     open_blocs = [b for b in range(B) if w.dynamic[b]]
     rr, ii = np.nonzero(revise)
-    if not open_blocs or len(rr) == 0:
-        return
+    if open_blocs and len(rr):
+        _choose(m, t, rr, ii, open_blocs)
+    update_applications(m, revise)
+
+
+def update_applications(m, revised: np.ndarray) -> None:
+    """New applications join the standing ones; the members vote on all of them (st.applying)."""
+    st = m.state
+    st.standing, st.pending = ch.standing_applications(
+        st.standing, st.pending, st.applying, revised, st.active, st.member, st.barred
+    )
+    st.applying = st.standing.copy()
+
+
+def _choose(m, t: int, rr: np.ndarray, ii: np.ndarray, open_blocs: list[int]) -> None:
+    st, w, p = m.state, m.world, m.params
     u = utilities_at(st.view, rr, rr, ii, state_view(m), p, w.mutual_defence, w.spending_norm, w.own_nuclear)
     scale = p["choice_noise"][rr]
     for b in open_blocs:
         noise = m.streams.logistic_at(f"choice:{w.bloc_codes[b]}", t, rr, ii) * scale
-        val = u[:, b] + noise
         act = st.active[rr, b]
         mem = st.member[rr, ii, b]
+        anchor = np.where(mem, m.anchor_in[rr, ii, b], m.anchor_out[rr, ii, b])
+        val = (u[:, b] - anchor) + noise
         st.leaving[rr, ii, b] = act & mem & (val < 0.0)
         if w.admission[b] != adm.CLOSED:
             st.applying[rr, ii, b] = act & ~mem & ~st.barred[rr, ii, b] & w.eligible[ii, b] & (val > 0.0)
@@ -259,7 +312,9 @@ def admission(m, t: int) -> None:
         noise = m.streams.logistic_at(f"vote:{w.bloc_codes[b]}", -1, rr, cells) * p["vote_noise"][rr, None]
         t_app = st.threat[rr, aa][:, None]
         risk = adm.entanglement_risk(st.threat[rr, :], t_app) * w.mutual_defence[b] * p["w_vote_entanglement"][rr, None]
-        score = st.affinity[rr, :, aa] - risk  # (n, S): each voter's view of the applicant
+        # objections are bargained over: the longer an application stands, the more every voter concedes
+        bonus = ch.bargaining(st.pending[rr, aa, b], p["bargain_rate"][rr], p["bargain_max"][rr])
+        score = (st.affinity[rr, :, aa] - risk) + bonus[:, None]  # (n, S): each voter's view of the applicant
         vetoed = st.veto[rr, b, :, aa] if st.veto is not None else np.zeros(voters.shape, dtype=bool)
         yes = adm.vote_yes(score, noise, p["veto_threshold"][rr, None], vetoed)
         leader = int(w.leader[b])

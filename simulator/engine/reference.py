@@ -146,6 +146,7 @@ class ReferenceState(mesa.Agent):
         self.us_attitude = float(world.us_attitude[i])
         self.eu_attitude = float(world.eu_attitude[i])
         self.neutrality = float(world.neutrality[i])
+        self.neutral_floor = float(world.neutral_floor[i])
         self.affinity = [float(a) for a in world.affinity[i]]  # my affinity to every state
         decay_km = model.p.threat_decay_km
         self.decay = [portable.exp1(-(float(d) / decay_km)) for d in world.distance_km[i]]
@@ -157,6 +158,12 @@ class ReferenceState(mesa.Agent):
         self.applying = [False] * B
         self.admitted = [False] * B
         self.founding = [False] * B
+        # applications stand until decided or withdrawn; the status quo the start reveals
+        self.standing = [False] * B
+        self.pending = [0] * B
+        self.threat_prev = 0.0
+        self.anchor_in = [0.0] * B
+        self.anchor_out = [0.0] * B
 
     # ---------------------------------------------------------------- perceptions
     def refresh_threat_weight(self, j: int) -> None:
@@ -275,24 +282,46 @@ class ReferenceState(mesa.Agent):
         inertia = p.inertia * member[b]
         return security + nuclear + affinity + attitude - burden - entangle - neutral - p.membership_cost + inertia
 
+    def start_anchor(self) -> None:
+        """The utilities my choices are measured from (mechanisms.choice.status_quo_anchor)."""
+        m, p = self.model, self.model.p
+        for bloc in m.blocs:
+            b = bloc.index
+            u0 = self.utility(b, m.pooled)
+            self.anchor_in[b] = min(u0, 0.0) if self.member[b] and bloc.active else 0.0
+            self.anchor_out[b] = (max(u0, 0.0) if not self.member[b] and bloc.active else 0.0) + p.switch_cost
+
     def decide(self, t: int) -> None:
-        """If I revise this quarter, weigh every open bloc: leave or apply (noisy discrete choice)."""
+        """If I revise this quarter (more likely in a crisis), weigh every open bloc: leave or apply."""
         m, p, k = self.model, self.model.p, self.model.replicate
         B = len(m.blocs)
         self.leaving = [False] * B
         self.applying = [False] * B
-        if not uniform_at(m.root_seed, "revise", k, t, self.index) < p.revision_rate:
-            return
+        prev = self.threat_prev
+        rel = self.threat / prev - 1.0 if prev > 0.0 else 0.0
+        rate = p.revision_rate + (1.0 - p.revision_rate) * _clip(p.crisis_revision * rel, 0.0, 1.0)
+        self.threat_prev = self.threat
+        revised = uniform_at(m.root_seed, "revise", k, t, self.index) < rate
+        if revised:
+            for bloc in m.blocs:
+                b = bloc.index
+                if not bloc.dynamic or not bloc.active:
+                    continue
+                noise = logistic_at(m.root_seed, f"choice:{bloc.code}", k, t, self.index) * p.choice_noise
+                anchor = self.anchor_in[b] if self.member[b] else self.anchor_out[b]
+                value = (self.utility(b, m.pooled) - anchor) + noise
+                if self.member[b]:
+                    self.leaving[b] = value < 0.0
+                elif bloc.admission != CLOSED and not self.barred[b] and bloc.eligible[self.index]:
+                    self.applying[b] = value > 0.0
+        # my applications stand until decided; reconsidering without applying again withdraws them
         for bloc in m.blocs:
             b = bloc.index
-            if not bloc.dynamic or not bloc.active:
-                continue
-            noise = logistic_at(m.root_seed, f"choice:{bloc.code}", k, t, self.index) * p.choice_noise
-            value = self.utility(b, m.pooled) + noise
-            if self.member[b]:
-                self.leaving[b] = value < 0.0
-            elif bloc.admission != CLOSED and not self.barred[b] and bloc.eligible[self.index]:
-                self.applying[b] = value > 0.0
+            keep = self.standing[b] and not revised
+            now = (keep or self.applying[b]) and bloc.active and not self.member[b] and not self.barred[b]
+            self.standing[b] = now
+            self.pending[b] = self.pending[b] + 1 if now else 0
+            self.applying[b] = now
 
     def votes_for(self, bloc: ReferenceBloc, applicant: ReferenceState) -> bool:
         """My vote on an applicant: affinity minus entanglement risk plus a persistent stance."""
@@ -302,7 +331,8 @@ class ReferenceState(mesa.Agent):
         tot = self.threat + applicant.threat
         exposure = max(0.0, applicant.threat - self.threat) / (tot if tot > 0 else 1.0)
         risk = exposure * bloc.mutual_defence * p.w_vote_entanglement
-        score = self.affinity[applicant.index] - risk
+        bonus = min(p.bargain_rate * applicant.pending[bloc.index], p.bargain_max)
+        score = (self.affinity[applicant.index] - risk) + bonus
         return score + noise > p.veto_threshold and not self.vetoes_declared(bloc, applicant)
 
     def vetoes_declared(self, bloc: ReferenceBloc, applicant: ReferenceState) -> bool:
@@ -344,7 +374,10 @@ class ReferenceModel(mesa.Model):
         for s in self.states:
             s.perceive_threat()
             s.threat0 = s.threat
+            s.threat_prev = s.threat
         self.pooled = self.pool_all()
+        for s in self.states:
+            s.start_anchor()
         self.trajectory: list[list[float]] = []
         self.members_trajectory: list[list[int]] = []
         self._record()
@@ -509,11 +542,7 @@ class ReferenceModel(mesa.Model):
                 x.threat_scale *= s.factor
             self.log(t, "threat", label + f"threat perceived by {names} x{s.factor:g}")
         elif c.kind == "attack":
-            for x in targets:
-                for other in self.states:
-                    other.threat_scale += s.severity * other.decay[x.index]
-                x.threat_scale += s.severity
-            self._add_affinity([c.attacker], c.targets, -0.5 * s.severity)
+            self._attack(c.attacker, targets, s.severity)
             self.log(t, "attack", label + f"{w.codes[c.attacker]} attacks {names}")
         elif c.kind == "government":
             for x in targets:
@@ -536,6 +565,31 @@ class ReferenceModel(mesa.Model):
         elif c.kind == "integration":
             bloc.integration = _clip(bloc.integration + s.change, 0.0, 1.0)
             self.log(t, "integration", label + f"{code} integration {s.change:+g}")
+
+    def _attack(self, a: int, targets: list, severity: float) -> None:
+        """Threat near the front; wary states see the attacker as more hostile; neutral opinion shifts."""
+        p = self.p
+        attacker = self.states[a]
+        hit = {x.index for x in targets}
+        for x in targets:
+            for other in self.states:
+                other.threat_scale += severity * other.decay[x.index]
+            x.threat_scale += severity
+            for other in self.states:
+                j = other.index
+                if j != a and j not in hit and attacker.affinity[j] < 0.0:
+                    fear = (p.attack_hostility * severity) * other.decay[x.index]
+                    attacker.affinity[j] -= fear
+                    other.affinity[a] -= fear
+            for other in self.states:
+                exposure = (severity * other.decay[x.index]) * other.decay[a]
+                other.neutrality = max(
+                    other.neutral_floor, other.neutrality * portable.exp1(-p.attack_opinion * exposure)
+                )
+        for other in self.states:
+            other.refresh_threat_weight(a)
+            attacker.refresh_threat_weight(other.index)
+        self._add_affinity([a], [x.index for x in targets], -0.5 * severity)
 
     def _add_affinity(self, a, b, delta: float) -> None:
         """Add ``delta`` to the affinity of every pair (i in a, j in b), i != j, both ways, once per pair."""

@@ -32,6 +32,12 @@ PARAMS: dict[str, ParamSpec] = {
     "threat_decay_km": ParamSpec(
         1500.0, 100.0, 20000.0, "km", "distance over which hostile power loses 1/e of its threat"
     ),
+    "attack_hostility": ParamSpec(
+        0.2, 0.0, 2.0, "", "fall of a wary state's affinity to an attacker per unit of severity x nearness to the front"
+    ),
+    "attack_opinion": ParamSpec(
+        2.5, 0.0, 10.0, "", "shift of neutral opinion per unit of severity x nearness to the front x to the attacker"
+    ),
     # bloc power
     "coordination_loss_max": ParamSpec(
         0.30, 0.0, 0.9, "", "coordination loss of a fully fragmented, unintegrated bloc"
@@ -51,6 +57,10 @@ PARAMS: dict[str, ParamSpec] = {
     "membership_cost": ParamSpec(0.2, -5.0, 5.0, "", "fixed cost of belonging to a bloc"),
     "inertia": ParamSpec(3.0, 0.0, 10.0, "", "status-quo bonus of staying in a bloc one is in"),
     "choice_noise": ParamSpec(0.4, 0.01, 10.0, "", "scale of the logistic noise of membership choices"),
+    "switch_cost": ParamSpec(2.0, 0.0, 10.0, "", "gain in utility over the start a non-member needs before it applies"),
+    "crisis_revision": ParamSpec(
+        1.0, 0.0, 10.0, "", "extra chance to reconsider per unit of relative rise of perceived threat in a quarter"
+    ),
     "revision_rate": ParamSpec(
         0.25,
         0.0,
@@ -64,8 +74,12 @@ PARAMS: dict[str, ParamSpec] = {
         0.15, 0.0, 5.0, "", "scale of a member's persistent stance on an applicant (logistic, drawn once per replicate)"
     ),
     "w_vote_entanglement": ParamSpec(
-        0.5, 0.0, 10.0, "", "weight of the risk of admitting an applicant more threatened than the voter"
+        0.2, 0.0, 10.0, "", "weight of the risk of admitting an applicant more threatened than the voter"
     ),
+    "bargain_rate": ParamSpec(
+        0.1, 0.0, 2.0, "1/quarter", "rise of every voter's view of an applicant per quarter its application stands"
+    ),
+    "bargain_max": ParamSpec(0.5, 0.0, 5.0, "", "the most that bargaining adds to a voter's view of an applicant"),
     "qmv_states": ParamSpec(0.55, 0.0, 1.0, "", "share of members needed under qualified majority"),
     "qmv_power": ParamSpec(0.65, 0.0, 1.0, "", "share of member power needed under qualified majority"),
     "founding_cost": ParamSpec(0.7, 0.0, 10.0, "", "political and institutional cost of founding a new bloc"),

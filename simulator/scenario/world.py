@@ -39,6 +39,7 @@ class World:
     us_attitude: np.ndarray
     eu_attitude: np.ndarray
     neutrality: np.ndarray
+    neutral_floor: np.ndarray  # neutrality fixed by constitution or law (neutral_tradition): opinion shocks stop there
     eu_member: np.ndarray  # bool
     distance_km: np.ndarray  # (S, S)
     affinity: np.ndarray  # (S, S), zero diagonal
@@ -199,6 +200,7 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
         us_attitude=f("us_attitude"),
         eu_attitude=f("eu_attitude"),
         neutrality=f("neutrality"),
+        neutral_floor=np.where(df["neutral_tradition"].astype(bool).to_numpy(), f("neutrality"), 0.0),
         eu_member=eu_member,
         distance_km=haversine_km(lat, lon),
         affinity=np.zeros((S, S)),

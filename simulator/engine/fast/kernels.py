@@ -409,6 +409,7 @@ def choices(
     us_share, eu_share, tbar, md, overlap, spending_norm, own_nuclear, affinity, arow, aff_lo, aff_hi, power_, threat_,
     share, us_att, eu_att, neutrality, gamma, keys, w_security, w_nuclear, w_affinity, w_attitude, w_burden,
     w_entanglement, w_neutrality, membership_cost, inertia, choice_noise, use_filter, leaving, applying, tally,
+    anchor_in, anchor_out,
 ):  # fmt: skip
     """The choices phase in one pass per replicate: who revises, and the utilities of their choices.
 
@@ -473,7 +474,7 @@ def choices(
         n = 0
         for i in range(S):
             ii[n] = i
-            n += uniform_hashed(base, hashed[i]) < rate[r]
+            n += uniform_hashed(base, hashed[i]) < rate[r, i]
         if n == 0:
             continue
         for k in range(nb):
@@ -555,13 +556,14 @@ def choices(
                     0,
                 )  # the exact terms; nuclear and affinity are bounded instead
                 att, bur, ent, neu, ine = terms[0, 2], terms[0, 3], terms[0, 4], terms[0, 5], terms[0, 6]
-                rest = att - bur - ent - neu - membership_cost[r] + ine
+                anc = anchor_in[r, i, b] if ism else anchor_out[r, i, b]
+                rest = att - bur - ent - neu - membership_cost[r] + ine - anc
                 dn = draws[e] * noise
                 lo = sec_lo + t0lo + t1lo + rest + dn
                 hi = sec_hi + t0hi + t1hi + rest + dn
                 mag = (
                     abs(sec_lo) + abs(sec_hi) + abs(t0lo) + abs(t0hi) + abs(t1lo) + abs(t1hi) + abs(att) + abs(bur)
-                    + abs(ent) + abs(neu) + abs(membership_cost[r]) + abs(ine) + abs(dn)
+                    + abs(ent) + abs(neu) + abs(membership_cost[r]) + abs(ine) + abs(anc) + abs(dn)
                 )  # fmt: skip
                 tol = 1e-7 * mag
                 sound = den >= 1e-6 * rb or not pos  # a tiny denominator could magnify rounding
@@ -648,7 +650,8 @@ def choices(
                     neutrality[r, i], md[b], inertia[r], mem[b], terms, 0,
                 )  # fmt: skip
                 u = utility_sum(security, terms, 0, membership_cost[r])
-                val = u + draws[dix[p, k]] * noise
+                anc = anchor_in[r, i, b] if mem[b] else anchor_out[r, i, b]
+                val = (u - anc) + draws[dix[p, k]] * noise
                 if mem[b]:
                     leaving[r, i, b] = val < 0.0
                 else:
@@ -675,20 +678,20 @@ def affinity_bounds(affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ 7. admission
 @njit(cache=True, error_model="numpy", inline="always")
-def _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, noise, scale, thresh, vetoed):
+def _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, noise, scale, thresh, vetoed, bonus):
     """Member j's vote on applicant a (admission.vote_yes): affinity minus entanglement risk, plus noise."""
     tv = threat_[r, j]
     tot = tv + ta
     over = ta - tv
     risk = (over if over > 0.0 else 0.0) / (tot if tot > 0 else 1.0) * md_b * w_ent
-    score = affinity[ar, j, a] - risk
+    score = (affinity[ar, j, a] - risk) + bonus
     return (score + noise * scale > thresh) and not vetoed
 
 
 @njit(cache=True, error_model="numpy")
 def admission(
     applying, member, admission, leader, keys, contrib, threat_, affinity, arow, veto, has_veto, md, vote_noise,
-    w_vote_entanglement, veto_threshold, qmv_states, qmv_power, admitted,
+    w_vote_entanglement, veto_threshold, qmv_states, qmv_power, admitted, bonus,
 ):  # fmt: skip
     """Members vote on each application by the bloc's rule; a declared veto blocks it (``admitted`` in place).
 
@@ -736,6 +739,7 @@ def admission(
                 for v in range(nv):
                     declared |= veto[r, b, vix[v], a]
             ta = threat_[r, a]
+            bon = bonus[r, a, b]  # what bargaining adds to every voter's view (choice.bargaining)
             if rule == OPEN:
                 ok = True
             elif rule == CLOSED:
@@ -751,7 +755,9 @@ def admission(
                     for t in range(m):
                         j = vix[v0 + t]
                         vetoed = has_veto and veto[r, b, j, a]
-                        if not _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, lg[t], scale, thresh, vetoed):
+                        if not _vote(
+                            affinity, ar, j, a, threat_, r, ta, md_b, w_ent, lg[t], scale, thresh, vetoed, bon
+                        ):
                             ok = False
                             break
                     if not ok:
@@ -763,7 +769,7 @@ def admission(
                     lg[0] = logit_argument(kb, lead * VOTE_STRIDE + a)
                     log_inplace(lg[:1])
                     vetoed = has_veto and veto[r, b, lead, a]
-                    ok = _vote(affinity, ar, lead, a, threat_, r, ta, md_b, w_ent, lg[0], scale, thresh, vetoed)
+                    ok = _vote(affinity, ar, lead, a, threat_, r, ta, md_b, w_ent, lg[0], scale, thresh, vetoed, bon)
             else:  # QMV: shares of the voters and of their power
                 kb = step_base(keys[b, r], -1)
                 for v in range(nv):
@@ -775,7 +781,7 @@ def admission(
                 for v in range(nv):
                     j = vix[v]
                     vetoed = has_veto and veto[r, b, j, a]
-                    yes = _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, lg[v], scale, thresh, vetoed)
+                    yes = _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, lg[v], scale, thresh, vetoed, bon)
                     c = contrib[r, j, b]
                     p_all += c
                     p_yes += c if yes else 0.0

@@ -12,6 +12,7 @@ import numpy as np
 
 from simulator.engine import phases as ref
 from simulator.engine.fast import kernels as k
+from simulator.engine.mechanisms import choice as ch
 from simulator.engine.mechanisms.utility import BlocView
 from simulator.engine.rng import _GOLDEN, mix, stream_key
 
@@ -188,25 +189,33 @@ def refresh_power(m) -> None:
 
 # ------------------------------------------------------------------ 6. choices
 def choices(m, t: int) -> None:
-    st, w = m.state, m.world
+    st = m.state
     c = context(m)
     p = m.params
     R, S, B = st.member.shape
+    p_rev = ch.revision_probability(p["revision_rate"], st.threat, st.threat_prev, p["crisis_revision"])
+    st.threat_prev = st.threat.copy()
     st.leaving = c.cleared("leaving", (R, S, B), bool)
     st.applying = c.cleared("applying", (R, S, B), bool)
+    if len(c.open_blocs):
+        _choose(m, t, c, p_rev)
+    revised = m.streams.uniform("revise", t, (S,)) < p_rev  # the kernel's revision draws
+    ref.update_applications(m, revised)
+
+
+def _choose(m, t: int, c, p_rev: np.ndarray) -> None:
+    st, w, p = m.state, m.world, m.params
     ob = c.open_blocs
-    if len(ob) == 0:
-        return
     keys = c.stacked_keys(m, "choice", [w.bloc_codes[b] for b in ob])
     v = st.view
     aff, arow, _, lo, hi = _affinities(m)
     k.choices(
-        c.rep_keys(m, "revise"), p["revision_rate"], t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
+        c.rep_keys(m, "revise"), p_rev, t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
         v.contrib, v.raw, v.loss, v.umbrella, v.us_share, v.eu_share, v.tbar, w.mutual_defence, p["overlap_value"],
         w.spending_norm, w.own_nuclear, aff, arow, lo, hi, st.power, st.threat, st.share, st.us_attitude,
         st.eu_attitude, st.neutrality, p["csf_exponent"], keys, p["w_security"], p["w_nuclear"], p["w_affinity"],
         p["w_attitude"], p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"],
-        p["choice_noise"], c.use_filter, st.leaving, st.applying, c.tally,
+        p["choice_noise"], c.use_filter, st.leaving, st.applying, c.tally, m.anchor_in, m.anchor_out,
     )  # fmt: skip
 
 
@@ -224,6 +233,7 @@ def admission(m, t: int) -> None:
         st.applying, st.member, w.admission, w.leader, keys, st.contrib, st.threat, aff, arow, veto,
         st.veto is not None, w.mutual_defence, p["vote_noise"], p["w_vote_entanglement"], p["veto_threshold"],
         p["qmv_states"], p["qmv_power"], st.admitted,
+        ch.bargaining(st.pending, p["bargain_rate"][:, None, None], p["bargain_max"][:, None, None]),
     )  # fmt: skip
 
 

@@ -1,0 +1,79 @@
+"""Membership decisions that respond to change: the status quo the start reveals, crises, standing applications.
+
+See docs/MODEL.md#decisions. Pure functions over arrays; the reference twin restates them for scalars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.engine import portable
+
+
+def status_quo_anchor(
+    u0: np.ndarray, member: np.ndarray, active: np.ndarray, switch_cost: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The utilities choices are measured from: (for members, for non-members), each (R, S, B).
+
+    The memberships of the start are taken as choices (revealed preference): a member whose
+    modelled utility of staying is negative has reasons the model does not see, so it is measured
+    from ``min(u0, 0)``; a non-member whose utility of joining is positive likewise from
+    ``max(u0, 0)``; and a non-member needs a further gain of ``switch_cost`` before it applies (an
+    application is a national decision, not a drift). Blocs inactive at the start, and memberships
+    that change later, are measured from 0 (members) and ``switch_cost`` (non-members).
+
+    Args:
+        u0: (R, S, B) utilities at the start (members' including their inertia).
+        member: (R, S, B) memberships at the start.
+        active: (R, B) blocs active at the start.
+        switch_cost: (R,) the gain over the start a non-member needs.
+    """
+    sc = switch_cost[:, None, None]
+    act = active[:, None, :]
+    anchor_in = np.where(member & act, np.minimum(u0, 0.0), 0.0)
+    anchor_out = np.where(~member & act, np.maximum(u0, 0.0), 0.0) + sc
+    return anchor_in, anchor_out
+
+
+def revision_probability(rate: np.ndarray, threat: np.ndarray, previous: np.ndarray, crisis: np.ndarray) -> np.ndarray:
+    """(R, S) chance to reconsider memberships: the base rate, raised by a jump in perceived threat.
+
+    p = rate + (1 - rate) * clip(crisis * (T / T_prev - 1), 0, 1): a state whose threat rose by
+    1/crisis of its level since the last quarter reconsiders for certain (a crisis forces a decision).
+    """
+    rel = np.where(previous > 0.0, threat / np.where(previous > 0.0, previous, 1.0) - 1.0, 0.0)
+    r = rate[:, None]
+    return r + (1.0 - r) * np.clip(crisis[:, None] * rel, 0.0, 1.0)
+
+
+def standing_applications(
+    standing: np.ndarray,
+    pending: np.ndarray,
+    applying: np.ndarray,
+    revised: np.ndarray,
+    active: np.ndarray,
+    member: np.ndarray,
+    barred: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Applications stand until decided or withdrawn; returns (standing, quarters pending), both (R, S, B).
+
+    A state that reconsiders and does not apply again withdraws its application; new applications
+    join the standing ones; an application to an inactive bloc, of a member, or of a barred state lapses.
+    """
+    keep = standing & ~revised[:, :, None]
+    now = (keep | applying) & active[:, None, :] & ~member & ~barred
+    return now, np.where(now, pending + 1, 0)
+
+
+def bargaining(pending: np.ndarray, rate: np.ndarray, most: np.ndarray) -> np.ndarray:
+    """What concessions add to every voter's view of an applicant: min(rate * quarters pending, most)."""
+    return np.minimum(rate * pending, most)
+
+
+def opinion_shift(neutrality: np.ndarray, floor: np.ndarray, exposure: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """Neutral opinion after an attack: n * exp(-strength * exposure), not below the legal floor.
+
+    ``exposure`` is severity x nearness to the front x nearness to the attacker; the floor is the
+    neutrality a constitution or law fixes (docs/MODEL.md#opinion), which a war abroad does not move.
+    """
+    return np.maximum(floor, neutrality * portable.exp(-strength * exposure))
