@@ -583,9 +583,8 @@ class ReferenceModel(mesa.Model):
                     other.affinity[a] -= fear
             for other in self.states:
                 exposure = (severity * other.decay[x.index]) * other.decay[a]
-                other.neutrality = max(
-                    other.neutral_floor, other.neutrality * portable.exp1(-p.attack_opinion * exposure)
-                )
+                shift = portable.exp1(-p.attack_opinion * (exposure * exposure))
+                other.neutrality = max(other.neutral_floor, other.neutrality * shift)
         for other in self.states:
             other.refresh_threat_weight(a)
             attacker.refresh_threat_weight(other.index)

@@ -219,6 +219,23 @@ def dated_states(day: dt.date, base: Baseline, h: History) -> tuple[pd.DataFrame
     return df, pd.concat([prov, extra], ignore_index=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _norms() -> pd.DataFrame:
+    norms = _csv("bloc_norms.csv")
+    for col in ("since", "until"):
+        norms[col] = [dt.date.fromisoformat(d) if isinstance(d, str) else None for d in norms[col]]
+    return norms
+
+
+def norm_on(day: dt.date, bloc: str) -> float | None:
+    """A bloc's spending norm (% of GDP) on ``day`` from ``history/bloc_norms.csv``; None if not dated there."""
+    n = _norms()
+    for b, since, until, value in zip(n["bloc"], n["since"], n["until"], n["spending_norm"], strict=True):
+        if b == bloc and since <= day and (until is None or day < until):
+            return float(value)
+    return None
+
+
 def _member_of(h: History, state: str, bloc: str, day: dt.date) -> bool:
     return state in members_on(day, bloc, h)
 
@@ -245,7 +262,11 @@ def dated_baseline(as_of: str) -> Baseline:
     for name, spec in base.blocs.items():
         if name in DATED_BLOCS:
             members = [c for c in members_on(day, name, h) if c in states.index]
-            blocs[name] = spec.model_copy(update={"members": members, "active": bool(members)})
+            update = {"members": members, "active": bool(members)}
+            norm = norm_on(day, name)
+            if norm is not None:
+                update["spending_norm"] = norm
+            blocs[name] = spec.model_copy(update=update)
         else:
             blocs[name] = spec.model_copy(deep=True)
     groups = dict(base.groups)

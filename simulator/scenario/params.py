@@ -36,7 +36,7 @@ PARAMS: dict[str, ParamSpec] = {
         0.2, 0.0, 2.0, "", "fall of a wary state's affinity to an attacker per unit of severity x nearness to the front"
     ),
     "attack_opinion": ParamSpec(
-        2.5, 0.0, 10.0, "", "shift of neutral opinion per unit of severity x nearness to the front x to the attacker"
+        3.0, 0.0, 20.0, "", "shift of neutral opinion per squared unit of severity x nearness to front and attacker"
     ),
     # bloc power
     "coordination_loss_max": ParamSpec(
