@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from simulator.runs.stats import Z95, wilson
+from simulator.runs.stats import Z95, describe_bool, describe_numeric, wilson
 
 BOOTSTRAP_SEED = 20_260_101
 N_BOOT = 1000
@@ -23,7 +23,7 @@ __all__ = [
     "N_BOOT",
     "bootstrap_ci",
     "comembership",
-    "describe_numeric",
+    "describe_numeric_ci",
     "describe_probability",
     "ecdf",
     "newcombe_paired",
@@ -35,11 +35,10 @@ __all__ = [
 
 
 def describe_probability(x: np.ndarray) -> dict:
-    """Share of True with its 95% Wilson (1927) score interval and the counts behind it."""
+    """Share of True with its 95% Wilson (1927) score interval (simulator.runs.stats.describe_bool) and the
+    count of True behind it, ``k``."""
     x = np.asarray(x, dtype=bool)
-    n, k = int(x.size), int(np.count_nonzero(x))
-    lo, hi = wilson(k, n)
-    return {"kind": "probability", "p": k / n if n else float("nan"), "lo": lo, "hi": hi, "k": k, "n": n}
+    return describe_bool(x) | {"k": int(np.count_nonzero(x))}
 
 
 def _resampled_statistic(x: np.ndarray, stat, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -87,23 +86,21 @@ def quantiles_with_ci(
     return pd.DataFrame({"q": qs, "value": np.quantile(x, qs), "lo": lo, "hi": hi})
 
 
-def describe_numeric(x: np.ndarray, n_boot: int = N_BOOT, seed: int = BOOTSTRAP_SEED) -> dict:
-    """Mean, median (with bootstrap interval), the 5% and 95% quantiles (with bootstrap intervals).
+def describe_numeric_ci(x: np.ndarray, n_boot: int = N_BOOT, seed: int = BOOTSTRAP_SEED) -> dict:
+    """simulator.runs.stats.describe_numeric (mean, median, quantiles) with percentile-bootstrap intervals of
+    the median and of the 5% and 95% quantiles (``median_lo``, ``median_hi``, ``q05_lo``, ...).
 
     Non-finite values (NaN = "not applicable in this replicate", inf = "no adversary") are left
     out; ``n`` counts all replicates and ``n_finite`` those used.
     """
     x = np.asarray(x, dtype=float)
     finite = x[np.isfinite(x)]
-    out = {"kind": "numeric", "n": int(x.size), "n_finite": int(finite.size)}
+    out = describe_numeric(x) | {"n_finite": int(finite.size)}
+    bounds = [f"{name}_{end}" for name in ("q05", "median", "q95") for end in ("lo", "hi")]
     if finite.size == 0:
-        return out | dict.fromkeys(("mean", "median", "median_lo", "median_hi", "q05", "q05_lo", "q05_hi"), None) | {
-            "q95": None, "q95_lo": None, "q95_hi": None,
-        }  # fmt: skip
+        return out | dict.fromkeys(bounds)
     q = quantiles_with_ci(finite, [0.05, 0.5, 0.95], n_boot, seed)
-    row = {f"{name}{suffix}": float(q.loc[i, col]) for i, name in enumerate(("q05", "median", "q95"))
-           for suffix, col in (("", "value"), ("_lo", "lo"), ("_hi", "hi"))}  # fmt: skip
-    return out | {"mean": float(finite.mean())} | row
+    return out | {key: float(q.loc[i // 2, key.rsplit("_", 1)[1]]) for i, key in enumerate(bounds)}
 
 
 def newcombe_paired(a: np.ndarray, b: np.ndarray, z: float = Z95) -> dict:

@@ -107,7 +107,7 @@ class SweepData:
         )
 
 
-def load_sweep(path: Path) -> SweepData:
+def read_sweep(path: Path) -> SweepData:
     """Open a finished sweep directory; InputError (one line) otherwise."""
     path = Path(path)
     if not path.is_dir():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.document import Document
-from analysis.sweep import kind_of, load_sweep, parameter_label, point_estimates, sensitivity_table
+from analysis.sweep import kind_of, parameter_label, point_estimates, read_sweep, sensitivity_table
 from analysis.sweepfigs import draw_sweep_figures
 from analysis.tables import label
 
@@ -40,7 +40,7 @@ def _caption(path: Path) -> str:
 
 def build_sweep_report(sweep_dir: Path, figure_dir: Path) -> Document:
     """A sweep's report as a Document; figures are drawn (PNG) into ``figure_dir``."""
-    sweep = load_sweep(sweep_dir)
+    sweep = read_sweep(sweep_dir)
     doc = Document(f"{sweep.name}: sweep report")
     doc.meta(
         f"{sweep.design} design, {sweep.n_points:,} points × {sweep.replicates_per_point:,} replicates "

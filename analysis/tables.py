@@ -79,7 +79,7 @@ def is_integer(x: np.ndarray) -> bool:
 def describe(x: np.ndarray) -> dict:
     """Probability (Wilson) for booleans; median and 5%/95% quantiles with bootstrap intervals otherwise."""
     x = np.asarray(x)
-    return stats.describe_probability(x) if x.dtype == bool else stats.describe_numeric(x)
+    return stats.describe_probability(x) if x.dtype == bool else stats.describe_numeric_ci(x)
 
 
 def outcome_table(run: RunData, names: list[str] | None = None) -> pd.DataFrame:
@@ -124,7 +124,7 @@ def bloc_table(run: RunData) -> pd.DataFrame:
             if not run.has(col) or (field == "power_ratio" and code == run.adversary):
                 continue
             x = run.column(col)[is_active]
-            d = stats.describe_numeric(x)
+            d = stats.describe_numeric_ci(x)
             k = 2 if field == "power_ratio" else digits_for(d.get("median"), d.get("median_lo"), d.get("median_hi"),
                                                             integer=is_integer(x))  # fmt: skip
             row[f"{field}_median"] = d.get("median")

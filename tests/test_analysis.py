@@ -11,7 +11,6 @@ import json
 import math
 import shutil
 import struct
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,10 +22,10 @@ from analysis import stats
 from analysis.compare import compare_runs
 from analysis.rundata import load_run
 from analysis.style import DPI, SIZES
-from analysis.sweep import load_sweep, sensitivity
+from analysis.sweep import read_sweep, sensitivity
 from analysis.tables import check_summary, outcome_table
+from tests.conftest import ROOT, call_sim
 
-ROOT = Path(__file__).resolve().parents[1]
 RUN_FIGURES = {
     "power_distribution": "wide",
     "bruegel_gap": "wide",
@@ -39,27 +38,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # --------------------------------------------------------------------------- helpers and fixtures
-def call_sim(*args: str) -> tuple[int, str, str]:
-    """Run `sim ARGS` in this process (session fixtures cannot use capsys)."""
-    import contextlib
-    import io
-
-    from simulator.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["sim", *map(str, args)]
-    code = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    return code, out.getvalue(), err.getvalue()
-
-
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
@@ -396,7 +374,7 @@ def test_sobol_indices_of_the_ishigami_function(tmp_path):
     n = len(y)
     points = pd.DataFrame({"point": np.arange(n), "a": u[:, 0], "b": u[:, 1], "c": u[:, 2]})
     reps = points.assign(replicate=0, ishigami=y)
-    sweep = load_sweep(write_sweep(tmp_path / "ishigami", points, reps, "saltelli"))
+    sweep = read_sweep(write_sweep(tmp_path / "ishigami", points, reps, "saltelli"))
     s = sensitivity(sweep, "ishigami").set_index("parameter")
     # analytic: S1 = 0.3139, 0.4424, 0; ST = 0.5576, 0.4424, 0.2437 (Ishigami & Homma 1990)
     assert s["S1"].tolist() == pytest.approx([0.3139, 0.4424, 0.0], abs=0.05)
@@ -411,7 +389,7 @@ def test_main_effect_share_on_a_grid(tmp_path):
     for p in grid.itertuples():
         for r in range(30):
             rows.append({"point": p.point, "replicate": r, "x": p.x, "y": p.y, "out": 2.0 * p.x + 1.0 * p.y})
-    sweep = load_sweep(write_sweep(tmp_path / "grid", grid, pd.DataFrame(rows), "grid"))
+    sweep = read_sweep(write_sweep(tmp_path / "grid", grid, pd.DataFrame(rows), "grid"))
     s = sensitivity(sweep, "out").set_index("parameter")
     assert s.loc["x", "S1"] == pytest.approx(0.8) and s.loc["y", "S1"] == pytest.approx(0.2)
     assert s.loc["x", "S1_lo"] == pytest.approx(0.8) and s.loc["x", "S1_hi"] == pytest.approx(0.8)  # no noise
@@ -455,5 +433,5 @@ def test_plot_and_report_a_real_sweep(real_sweep, tmp_path, sim):
     p = table.groupby("point")["euro_alliance_formed"].mean()
     from analysis.sweep import point_estimates
 
-    est = point_estimates(load_sweep(real_sweep), "euro_alliance_formed").set_index("point")
+    est = point_estimates(read_sweep(real_sweep), "euro_alliance_formed").set_index("point")
     assert est["estimate"].to_numpy() == pytest.approx(p.to_numpy())

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.engine.fast import ENV_VAR, default_backend, numba_available, resolve_backend
+from simulator.engine.fast import default_backend, numba_available, resolve_backend
 from simulator.engine.model import AllianceModel
-from simulator.scenario.language import Scenario, load_scenario, load_scenario_text
-from tests.test_reference import STRESS
+from simulator.errors import InputError
+from simulator.scenario.language import load_scenario
+from tests.conftest import CASES, ROOT
+from tests.conftest import case_scenario as scenario
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
-CASES = [pytest.param(path, id=path.stem) for path in SCENARIOS] + [pytest.param("stress", id="stress")]
 REPLICATES = np.arange(24)
 STATE = (
     "member", "active", "formed", "commitment", "share", "capital", "power", "threat", "effective", "raw", "loss",
@@ -25,11 +21,6 @@ STATE = (
 )  # fmt: skip
 
 needs_numba = pytest.mark.skipif(not numba_available(), reason="numba is not installed")
-
-
-@cache
-def scenario(case: Path | str) -> Scenario:
-    return load_scenario_text(STRESS, "stress.yaml") if case == "stress" else load_scenario(case)
 
 
 def assert_same_run(a: AllianceModel, b: AllianceModel) -> None:
@@ -76,18 +67,27 @@ def test_numba_replicate_alone_equals_in_a_block(case):
         assert np.array_equal(block.trajectory[rows], other.trajectory)
 
 
-def test_backend_choice(monkeypatch):
-    monkeypatch.delenv(ENV_VAR, raising=False)
+def test_backend_choice():
     assert default_backend() == ("numba" if numba_available() else "numpy")
+    assert resolve_backend(None) == default_backend()
     assert resolve_backend("numpy") == "numpy"
     assert resolve_backend("numba") == ("numba" if numba_available() else "numpy")
-    monkeypatch.setenv(ENV_VAR, "numpy")
-    assert default_backend() == "numpy"
-    monkeypatch.setenv(ENV_VAR, "fortran")
-    with pytest.raises(ValueError, match="valid backends"):
-        default_backend()
-    with pytest.raises(ValueError, match="unknown backend"):
+    with pytest.raises(InputError, match="unknown backend 'cuda'; valid: numba, numpy"):
         resolve_backend("cuda")
+
+
+def test_backend_is_a_parameter_of_blocks_and_runs(tmp_path):
+    """The backend reaches the model through run_scenario and run_block (no environment variable)."""
+    from simulator.runs.blocks import run_block
+    from simulator.runs.run import run_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "us_exit.yaml", ["steps=10"])
+    assert run_block(sc, 0, 0, 2, backend="numpy").backend == "numpy"
+    info = run_scenario(sc, tmp_path / "run", replicates=4, block_size=2, backend="numpy")
+    assert info.manifest["backend"] == "numpy"
+    with pytest.raises(InputError, match="unknown backend"):
+        run_scenario(sc, tmp_path / "bad", replicates=4, backend="gpu")
+    assert not (tmp_path / "bad").exists()
 
 
 @needs_numba

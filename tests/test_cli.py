@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -50,6 +52,14 @@ def test_bad_option_and_bad_set_exit_2(sim, tmp_path):
     assert res.code == 2
     res = sim("run", ROOT / "scenarios" / "us_exit.yaml", "--set", "parameters.inertai=2", "--out", tmp_path / "x")
     assert res.code == 2 and "did you mean 'inertia'" in res.err and "Traceback" not in res.err
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_backend_is_a_choice_and_a_bad_one_is_one_line(sim, tmp_path, command):
+    assert "numpy|numba" in sim(command, "--help").out
+    res = sim(command, ROOT / "scenarios" / "us_exit.yaml", "--backend", "cuda", "--out", tmp_path / "x")
+    assert res.code == 2 and res.err.strip().count("\n") == 0, res.err
+    assert "unknown backend 'cuda'; valid: numba, numpy" in res.err and not (tmp_path / "x").exists()
 
 
 def test_console_script_is_installed():

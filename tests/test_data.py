@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-DATA = Path(__file__).resolve().parents[1] / "simulator" / "data"
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+from tests.conftest import ROOT
+
+DATA = ROOT / "simulator" / "data"
+DOCS = ROOT / "docs"
 
 REFERENCE_COLUMNS = [
     "iso3",

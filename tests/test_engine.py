@@ -141,3 +141,35 @@ def test_seqsum_is_sequential():
     for v in x[0]:
         acc += v
     assert seqsum(x, 1)[0] == acc
+
+
+def test_admission_codes_of_the_world_are_the_mechanisms():
+    """The world encodes each admission rule with the code the phases, kernels and reference read."""
+    from typing import get_args
+
+    from simulator.engine.mechanisms.admission import RULE_CODES
+    from simulator.scenario.language import AdmissionRule
+    from simulator.scenario.world import ADMISSION_CODES
+
+    assert ADMISSION_CODES == RULE_CODES
+    assert set(RULE_CODES) == set(get_args(AdmissionRule))
+
+
+def test_guarantor_and_reference_alliance_come_from_the_scenario():
+    """outcomes.guarantor and .reference_alliance replace the US and NATO in the engine, its twin and outcomes."""
+    from simulator.engine.outcomes import reduce_outcomes
+    from simulator.engine.reference import ReferenceModel
+
+    sc = short("us_exit.yaml", 12).model_copy(deep=True)
+    sc.outcomes.guarantor, sc.outcomes.reference_alliance = "FRA", "EU"
+    m = AllianceModel(sc, np.arange(6), record_events=True).run()
+    fra, eu = m.world.index("FRA"), m.world.bloc_index("EU")
+    assert m.guarantor == fra
+    out = reduce_outcomes(m)
+    assert np.array_equal(out["us_in_nato"], m.state.member[:, fra, eu] & m.state.active[:, eu])
+    ref = ReferenceModel(sc, replicate=3).run()
+    assert ref.us_index == fra
+    assert np.array_equal(m.state.effective[3], ref.effective) and np.array_equal(m.state.member[3], ref.member)
+    default = AllianceModel(short("us_exit.yaml", 12), np.arange(6)).run()
+    assert default.guarantor == default.world.index("USA")
+    assert not np.array_equal(default.state.effective, m.state.effective)  # the guarantor weighs us_attitude

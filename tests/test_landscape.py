@@ -28,8 +28,8 @@ from simulator.landscape import (
     load_landscape,
     sample_landscape,
 )
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "scenarios" / "landscapes").glob("*.yaml"))
 FEW = settings(max_examples=50, deadline=None)
 

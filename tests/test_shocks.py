@@ -164,3 +164,11 @@ def test_timing_window_and_probability():
     m = AllianceModel(load_scenario_text(text), np.arange(100), record_events=True).run()
     per_rep = np.bincount([e[0] for e in m.events if e[2] == "threat"], minlength=100)
     assert per_rep.max() > 1 and abs(per_rep.mean() - 6.0) < 1.5
+
+
+def test_every_shock_type_has_a_handler_and_an_event_text():
+    """The engine's and the twin's handler tables and the event texts cover every shock type of the language."""
+    from simulator.engine import phases, reference, shocks
+    from simulator.scenario.language import SHOCK_TYPES
+
+    assert set(phases.SHOCK_HANDLERS) == set(reference._SHOCKS) == set(shocks._TEXTS) == set(SHOCK_TYPES)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -21,40 +20,7 @@ from simulator.runs.sweep.driver import run_sweep, sweep_status
 from simulator.runs.sweep.spec import design_values, load_sweep, sweep_points, unit_sample
 from simulator.runs.sweep.tasks import PARTS_DIR, plan_sweep
 from simulator.scenario.language import load_scenario
-from tests.conftest import ROOT
-
-US_EXIT = ROOT / "scenarios" / "us_exit.yaml"
-
-# 2 x 2 points x 20 replicates in blocks of 10 = 8 tasks; point 0 is the us_exit scenario itself
-# (threat_rise 1.2 and nato_credibility -0.5 are its own values).
-TINY = f"""\
-sweep:
-  name: tiny
-  description: a tiny sweep for tests
-  scenario: {US_EXIT}
-  replicates: 20
-  block_size: 10
-  set: {{steps: 10}}
-  parameters:
-    shocks.threat_rise.factor: [1.2, 2.0]
-    shocks.nato_credibility.change: {{values: [-0.5, 0.0]}}
-"""
-
-
-def write(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> tuple[Path, Path]:
-    """The tiny sweep run once in-process: (sweep file, result directory)."""
-    base = tmp_path_factory.mktemp("sweep_ref")
-    sweep_file = write(base, TINY)
-    with InProcess() as ev:
-        run_sweep(plan_sweep(load_sweep(sweep_file)), base / "out", ev)
-    return sweep_file, base / "out"
+from tests.conftest import ROOT, US_EXIT, write
 
 
 class StopAfter(InProcess):
@@ -367,10 +333,10 @@ def test_a_failing_task_stops_the_sweep_with_one_message_and_keeps_the_parts(sim
     sweep_file, _ = reference
     real = sweeprun.run_task
 
-    def flaky(scenario_json, seed, task):
+    def flaky(scenario_json, seed, task, backend=None):
         if task.point == 2:
             raise RuntimeError("boom")
-        return real(scenario_json, seed, task)
+        return real(scenario_json, seed, task, backend)
 
     monkeypatch.setattr(sweeprun, "run_task", flaky)
     res = sim("sweep", sweep_file, "--workers", "0", "--out", tmp_path / "f")

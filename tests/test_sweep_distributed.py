@@ -27,7 +27,6 @@ from simulator.runs.sweep.diff import result_differences
 from simulator.runs.sweep.driver import run_sweep
 from simulator.runs.sweep.spec import load_sweep
 from simulator.runs.sweep.tasks import PARTS_DIR, plan_sweep
-from tests.test_sweep import reference  # noqa: F401 - the in-process reference run (module fixture)
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 

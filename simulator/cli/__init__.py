@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from simulator.engine.fast import Backend, check_backend
 from simulator.errors import InputError
 
 app = typer.Typer(
@@ -24,6 +26,16 @@ app = typer.Typer(
 # Piped output (files, CI logs) gets wide tables instead of rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", "140")))
 err_console = Console(stderr=True)
+
+# `--backend` of `sim run` and `sim sweep`: the choices in --help, a bad name one line and exit 2 (InputError).
+BackendOption = Annotated[
+    Backend | None,
+    typer.Option(
+        "--backend",
+        parser=check_backend,
+        help="engine path: numba (compiled, default when installed) or numpy; results are identical",
+    ),
+]
 
 
 def _register() -> None:

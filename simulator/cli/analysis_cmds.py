@@ -59,10 +59,10 @@ def plot(
     _check_dir(result_dir, "run or sweep directory")
     out = out or result_dir / "figures"
     if is_sweep_dir(result_dir):
-        from analysis.sweep import load_sweep
+        from analysis.sweep import read_sweep
         from analysis.sweepfigs import draw_sweep_figures
 
-        sweep = load_sweep(result_dir)
+        sweep = read_sweep(result_dir)
         for name in outcomes or []:
             sweep.column(name)  # InputError naming valid outcomes if unknown
         drawn = draw_sweep_figures(sweep, out, fmt, outcomes or None)
@@ -149,9 +149,9 @@ def sensitivity_cmd(
     csv: Annotated[Path | None, typer.Option("--csv", help="also write the table to this CSV file")] = None,
 ) -> None:
     """Global sensitivity of a sweep's outcomes: Sobol' indices (Saltelli design) or main-effect shares."""
-    from analysis.sweep import load_sweep, parameter_label, sensitivity_table
+    from analysis.sweep import parameter_label, read_sweep, sensitivity_table
 
-    sweep = load_sweep(_check_dir(sweep_dir, "sweep directory"))
+    sweep = read_sweep(_check_dir(sweep_dir, "sweep directory"))
     for name in outcomes or []:
         sweep.column(name)
     frame = sensitivity_table(sweep, outcomes or None)

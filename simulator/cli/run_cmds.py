@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from simulator.cli import app, console, err_console
+from simulator.cli import BackendOption, app, console, err_console
 from simulator.errors import InputError
 
 
@@ -91,22 +91,11 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="draw figures into RUN_DIR/figures")] = True,
     force: Annotated[bool, typer.Option("--force", help="replace an existing run directory")] = False,
-    backend: Annotated[
-        str | None,
-        typer.Option(
-            "--backend", help="engine path: numba (compiled, default when installed) or numpy; results are identical"
-        ),
-    ] = None,
+    backend: BackendOption = None,
 ) -> None:
     """Run the Monte Carlo ensemble of a scenario; print the summary and write a run directory."""
-    from simulator.engine.fast import BACKENDS, ENV_VAR
     from simulator.runs.run import run_scenario
     from simulator.scenario.language import load_scenario
-
-    if backend is not None:
-        if backend not in BACKENDS:
-            raise InputError(f"--backend {backend!r}: valid backends are {', '.join(BACKENDS)}")
-        os.environ[ENV_VAR] = backend  # inherited by worker processes
 
     overrides = list(sets or [])
     if steps is not None:
@@ -130,7 +119,7 @@ def run(
         task = bar.add_task(scenario.name, total=n)
         info = run_scenario(
             scenario, out, replicates=n, seed=seed, block_size=block_size, workers=workers, overwrite=force,
-            progress=lambda k: bar.advance(task, k), after_write=draw,
+            progress=lambda k: bar.advance(task, k), after_write=draw, backend=backend,
         )  # fmt: skip
     if as_json:
         typer.echo(json.dumps({"run_dir": str(info.out_dir), **info.summary}, indent=2, default=_nan_none))

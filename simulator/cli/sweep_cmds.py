@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.table import Table
 from rich.text import Text
 
-from simulator.cli import app, console, err_console
+from simulator.cli import BackendOption, app, console, err_console
 from simulator.errors import InputError
 
 SHOWN_POINTS = 40
@@ -84,6 +84,7 @@ def sweep_cmd(
         float, typer.Option("--timeout", min=0.1, help="seconds to wait for a scheduler and its first worker")
     ] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    backend: BackendOption = None,
 ) -> None:
     """Run a parameter sweep: every point's ensemble with the same replicate draws (common random numbers)."""
     from simulator.runs.evaluators import ClusterOptions, DaskJobqueue, make_evaluator
@@ -139,7 +140,7 @@ def sweep_cmd(
 
         try:
             with evaluator as ev:
-                info = run_sweep(plan, out, ev, resume=resume, keep_parts=keep_parts, progress=show)
+                info = run_sweep(plan, out, ev, resume=resume, keep_parts=keep_parts, progress=show, backend=backend)
         except KeyboardInterrupt:
             bar.stop()
             st = sweep_status(plan, out)

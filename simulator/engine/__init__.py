@@ -7,20 +7,14 @@ module of this package does not load the others.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from simulator._lazy import lazy_exports
 
-_EXPORTS = {
-    "AllianceModel": ".model",
-    "ReferenceModel": ".reference",
-    "reduce_outcomes": ".outcomes",
-    "key_outcomes": ".outcomes",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "AllianceModel": ".model",
+        "ReferenceModel": ".reference",
+        "reduce_outcomes": ".outcomes",
+        "key_outcomes": ".outcomes",
+    },
+)

@@ -57,8 +57,10 @@ class EnsembleState:
     loss: np.ndarray = field(default=None)
     effective: np.ndarray = field(default=None)  # (R,B)
     umbrella: np.ndarray = field(default=None)
-    leaving: np.ndarray = field(default=None)  # (R,S,B) bool
-    applying: np.ndarray = field(default=None)  # (R,S,B) bool
+    leaving: np.ndarray = field(default=None)  # (R,S,B) bool: members leaving this step (choices)
+    applying: np.ndarray = field(default=None)  # (R,S,B) bool: applications this step (choices)
+    admitted: np.ndarray = field(default=None)  # (R,S,B) bool: applications accepted this step (admission)
+    founders: np.ndarray = field(default=None)  # (R,S,B) bool: founding members this step (founding)
 
 
 class StateAgent(mesa.Agent):
@@ -96,7 +98,7 @@ def _world_cache(world: World, key: tuple, make: Callable[[], np.ndarray]) -> np
     The world's baseline arrays do not change once it is built; a model that changes affinities
     copies them first (phases._add_affinity), so the shared decay and threat weights stay valid.
     """
-    cache = world.__dict__.setdefault("_derived", {})
+    cache = world.derived
     value = cache.get(key)
     if value is None:
         value = make()
@@ -145,6 +147,7 @@ class AllianceModel(mesa.Model):
         self.streams = Streams(self.root_seed, self.replicates)
         self.params = sample_parameters(scenario, self.streams)
         self.shocks = compile_shocks(scenario, self.world)
+        self.guarantor = self.world.state_index(scenario.outcomes.guarantor)  # -1: not in this world
         self.scheduled = scheduled_steps(self.shocks, self.root_seed, self.replicates)
         # the steps at which a scheduled shock fires in some replicate (None: a probability shock)
         self.shock_steps = [
@@ -163,7 +166,12 @@ class AllianceModel(mesa.Model):
         ids = getattr(mesa.Agent, "_ids", None)
         if isinstance(ids, dict):
             ids.pop(self, None)
+        self.norms = pw.normalisers(self.world)  # baseline world totals
+        self.shares = pw.fixed_shares(self.world, self.norms)  # the capability shares fixed within a run
+        self.decay = self._decay()  # (S,S) shared by the ensemble, or (R,S,S)
         self.state = self._initial_state()
+        self.refresh_threat_weights()
+        self._fast = None  # the compiled path's Context (simulator.engine.fast.phases.context)
         self.trajectory = (
             np.zeros((len(reps), scenario.steps + 1, self.world.n_blocs), dtype=np.float32) if record_steps else None
         )
@@ -184,18 +192,21 @@ class AllianceModel(mesa.Model):
     def R(self) -> int:
         return len(self.replicates)
 
+    def _decay(self) -> np.ndarray:
+        """exp(-d_ij / D): one (S,S) matrix shared by the world's models when every replicate has the same D."""
+        w, d_km = self.world, self.params["threat_decay_km"]
+        if (d_km == d_km[0]).all():
+            return _world_cache(w, ("decay", float(d_km[0])), lambda: portable.exp(-(w.distance_km / d_km[0])))
+        return portable.exp(-(w.distance_km[None, :, :] / d_km[:, None, None]))
+
     def _initial_state(self) -> EnsembleState:
+        """The state at step 0 (threat weights, power and threat are derived from it afterwards)."""
         w, R, p = self.world, len(self.replicates), self.params
         S, B = w.n_states, w.n_blocs
         spend_q = pw.quarterly_spending(np.broadcast_to(w.share0, (R, S)), w.gdp_usd_bn)
         capital = spend_q / p["capital_depreciation"][:, None]
-        d_km = p["threat_decay_km"]
-        if (d_km == d_km[0]).all():  # one decay matrix for the whole ensemble, shared by the world's models
-            decay = _world_cache(w, ("decay", float(d_km[0])), lambda: portable.exp(-(w.distance_km / d_km[0])))
-        else:
-            decay = portable.exp(-(w.distance_km[None, :, :] / d_km[:, None, None]))
         affinity = np.broadcast_to(w.affinity, (R, S, S))  # read-only view; copied on the first relation shock
-        st = EnsembleState(
+        return EnsembleState(
             member=np.broadcast_to(w.members0, (R, S, B)).copy(),
             active=np.broadcast_to(w.active0, (R, B)).copy(),
             formed=np.full((R, B), -1, dtype=np.int64),
@@ -218,11 +229,6 @@ class AllianceModel(mesa.Model):
             pending=np.zeros((R, S, B), dtype=np.int64),
             threat_prev=np.zeros((R, S)),
         )
-        self.decay = decay
-        self.state = st
-        self.refresh_threat_weights()
-        self.norms = pw.normalisers(w)
-        return st
 
     def refresh_threat_weights(self) -> None:
         """Threat weights from the current affinities: shared (S,S) while every replicate has the same."""

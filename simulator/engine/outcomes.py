@@ -45,8 +45,8 @@ def reduce_outcomes(model) -> dict[str, np.ndarray]:
         out[f"{code}.power_ratio"] = np.where(
             adv_power > 0, st.effective[:, b] / np.where(adv_power > 0, adv_power, 1.0), np.inf
         )
-    us = w.state_index("USA")
-    # a European alliance without the US: a designated bloc founded during the run, active, US not in it
+    us = model.guarantor  # the external guarantor (outcomes.guarantor, default USA); -1 if not in the world
+    # a European alliance without the guarantor: a designated bloc founded during the run, active, guarantor not in it
     euro = np.zeros(R, dtype=bool)
     euro_power = np.zeros(R)
     euro_members = np.zeros(R, dtype=np.int64)
@@ -73,8 +73,9 @@ def reduce_outcomes(model) -> dict[str, np.ndarray]:
     )
     for code, v in key_in.items():
         out[f"{code}_in_euro_alliance"] = v
-    if "NATO" in w.bloc_codes and us >= 0:
-        out["us_in_nato"] = mem[:, us, w.bloc_index("NATO")].copy()
+    alliance = model.spec.outcomes.reference_alliance  # default NATO
+    if alliance in w.bloc_codes and us >= 0:  # named for the defaults: the guarantor in the reference alliance
+        out["us_in_nato"] = mem[:, us, w.bloc_index(alliance)].copy()
     # the Bruegel-Kiel comparison: extra spending of the group against 2025, in EUR bn a year
     extra_usd = seqsum(np.where(w.bruegel_mask, (st.share - w.share0) * w.gdp_usd_bn / 100.0, 0.0), 1)
     extra_eur = extra_usd / p["usd_per_eur"]

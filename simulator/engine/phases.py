@@ -47,86 +47,89 @@ def shocks(m, t: int) -> None:
 
 
 def apply_shock(m, c, rows: np.ndarray, t: int) -> None:
-    """Apply one shock in the replicates ``rows`` (bool (R,))."""
-    st, w, s = m.state, m.world, c.spec
+    """Apply one shock in the replicates ``rows`` (bool (R,)) and record its event."""
     r = np.flatnonzero(rows)
-    tg = c.targets
-    names = ",".join(w.codes[i] for i in tg)
-    bloc = w.bloc_codes[c.bloc] if c.bloc >= 0 else ""
-    label = f"{c.key}: "
-    if c.kind in ("withdraw", "expel"):
-        st.member[np.ix_(r, tg, [c.bloc])] = False
-        st.barred[np.ix_(r, tg, [c.bloc])] = True
-        m.event(
-            r,
-            t,
-            c.kind,
-            label + f"{names} {'leave' if c.kind == 'withdraw' else 'expelled from'} {bloc}",
-        )
-    elif c.kind == "join":
-        st.member[np.ix_(r, tg, [c.bloc])] = True
-        st.barred[np.ix_(r, tg, [c.bloc])] = False
-        new = ~st.active[r, c.bloc]
-        st.formed[r[new], c.bloc] = t
-        st.active[r, c.bloc] = True
-        m.event(r, t, "join", label + f"{names} join {bloc}")
-    elif c.kind == "found":
-        st.member[np.ix_(r, tg, [c.bloc])] = True
-        new = ~st.active[r, c.bloc]
-        st.formed[r[new], c.bloc] = t
-        st.active[r, c.bloc] = True
-        m.event(r, t, "found", label + f"{bloc} founded by {names}")
-    elif c.kind == "commitment":
-        cur = st.commitment[np.ix_(r, tg, [c.bloc])]
-        st.commitment[np.ix_(r, tg, [c.bloc])] = s.value if s.value is not None else np.clip(cur + s.change, 0.0, 1.0)
-        m.event(
-            r,
-            t,
-            "commitment",
-            label + f"{names} commitment to {bloc} {'= ' + str(s.value) if s.value is not None else f'{s.change:+g}'}",
-        )
-    elif c.kind == "relation":
-        _add_affinity(m, r, tg, c.others, s.change)
-        other = ",".join(w.codes[i] for i in c.others)
-        m.event(r, t, "relation", label + f"affinity {names} <-> {other} {s.change:+g}")
-    elif c.kind == "spending":
-        if s.factor is not None:
-            st.spend_factor[np.ix_(r, tg)] *= s.factor
-            m.event(r, t, "spending", label + f"{names} spending target x{s.factor:g}")
-        else:
-            st.spend_fixed[np.ix_(r, tg)] = s.pct_gdp
-            m.event(r, t, "spending", label + f"{names} spending target {s.pct_gdp:g}% of GDP")
-    elif c.kind == "mobilisation":
-        st.mobilisation[np.ix_(r, tg)] *= s.factor
-        m.event(r, t, "mobilisation", label + f"{names} mobilise (power x{s.factor:g})")
-    elif c.kind == "threat":
-        st.threat_scale[np.ix_(r, tg)] *= s.factor
-        m.event(r, t, "threat", label + f"threat perceived by {names} x{s.factor:g}")
-    elif c.kind == "attack":
-        _attack(m, r, c.attacker, tg, s.severity)
-        m.event(r, t, "attack", label + f"{w.codes[c.attacker]} attacks {names}")
-    elif c.kind == "government":
-        st.us_attitude[np.ix_(r, tg)] += s.us_attitude
-        st.eu_attitude[np.ix_(r, tg)] += s.eu_attitude
-        st.neutrality[np.ix_(r, tg)] = np.clip(st.neutrality[np.ix_(r, tg)] + s.neutrality, 0.0, 1.0)
-        for idx, delta in c.affinity:
-            _add_affinity(m, r, tg, idx, delta)
-        m.event(r, t, "government", label + f"government change in {names}")
-    elif c.kind == "veto":
-        against = c.others if len(c.others) else np.arange(w.n_states)
-        if st.veto is None:
-            R, S, B = st.member.shape
-            st.veto = np.zeros((R, B, S, S), dtype=bool)
-        st.veto[np.ix_(r, [c.bloc], tg, against)] = not s.lift
-        who = ",".join(w.codes[i] for i in c.others) if len(c.others) else "all applicants"
-        m.event(r, t, "veto", label + f"{names} {'lift veto on' if s.lift else 'veto'} {who} for {bloc}")
-    elif c.kind == "integration":
-        st.integration[r, c.bloc] = np.clip(st.integration[r, c.bloc] + s.change, 0.0, 1.0)
-        m.event(r, t, "integration", label + f"{bloc} integration {s.change:+g}")
+    SHOCK_HANDLERS[c.kind](m, c, r, t)
+    m.event(r, t, c.kind, c.text)
 
 
-def _attack(m, r: np.ndarray, a: int, targets: np.ndarray, severity: float) -> None:
-    """An attack by ``a`` on ``targets`` (docs/MODEL.md#attack): threat near the front, hostility, opinion."""
+def _leave(m, c, r: np.ndarray, t: int) -> None:
+    """withdraw, expel: the targets leave the bloc and may not apply again."""
+    st, cells = m.state, np.ix_(r, c.targets, [c.bloc])
+    st.member[cells] = False
+    st.barred[cells] = True
+
+
+def _join(m, c, r: np.ndarray, t: int) -> None:
+    st, cells = m.state, np.ix_(r, c.targets, [c.bloc])
+    st.member[cells] = True
+    st.barred[cells] = False
+    _activate(st, r, c.bloc, t)
+
+
+def _found(m, c, r: np.ndarray, t: int) -> None:
+    m.state.member[np.ix_(r, c.targets, [c.bloc])] = True
+    _activate(m.state, r, c.bloc, t)
+
+
+def _activate(st, r: np.ndarray, b: int, t: int) -> None:
+    """Bloc b is active in the replicates ``r``; founded now where it was not."""
+    new = ~st.active[r, b]
+    st.formed[r[new], b] = t
+    st.active[r, b] = True
+
+
+def _commitment(m, c, r: np.ndarray, t: int) -> None:
+    st, s, cells = m.state, c.spec, np.ix_(r, c.targets, [c.bloc])
+    st.commitment[cells] = s.value if s.value is not None else np.clip(st.commitment[cells] + s.change, 0.0, 1.0)
+
+
+def _relation(m, c, r: np.ndarray, t: int) -> None:
+    _add_affinity(m, r, c.targets, c.others, c.spec.change)
+
+
+def _spending(m, c, r: np.ndarray, t: int) -> None:
+    st, s, cells = m.state, c.spec, np.ix_(r, c.targets)
+    if s.factor is not None:
+        st.spend_factor[cells] *= s.factor
+    else:
+        st.spend_fixed[cells] = s.pct_gdp
+
+
+def _mobilisation(m, c, r: np.ndarray, t: int) -> None:
+    m.state.mobilisation[np.ix_(r, c.targets)] *= c.spec.factor
+
+
+def _threat(m, c, r: np.ndarray, t: int) -> None:
+    m.state.threat_scale[np.ix_(r, c.targets)] *= c.spec.factor
+
+
+def _government(m, c, r: np.ndarray, t: int) -> None:
+    st, s, cells = m.state, c.spec, np.ix_(r, c.targets)
+    st.us_attitude[cells] += s.us_attitude
+    st.eu_attitude[cells] += s.eu_attitude
+    st.neutrality[cells] = np.clip(st.neutrality[cells] + s.neutrality, 0.0, 1.0)
+    for idx, delta in c.affinity:
+        _add_affinity(m, r, c.targets, idx, delta)
+
+
+def _veto(m, c, r: np.ndarray, t: int) -> None:
+    st = m.state
+    against = c.others if len(c.others) else np.arange(m.world.n_states)
+    if st.veto is None:
+        R, S, B = st.member.shape
+        st.veto = np.zeros((R, B, S, S), dtype=bool)
+    st.veto[np.ix_(r, [c.bloc], c.targets, against)] = not c.spec.lift
+
+
+def _integration(m, c, r: np.ndarray, t: int) -> None:
+    st = m.state
+    st.integration[r, c.bloc] = np.clip(st.integration[r, c.bloc] + c.spec.change, 0.0, 1.0)
+
+
+def _attack(m, c, r: np.ndarray, t: int) -> None:
+    """An attack on the targets (docs/MODEL.md#attack): threat near the front, hostility, opinion."""
+    a, targets, severity = c.attacker, c.targets, c.spec.severity
     st, w, p = m.state, m.world, m.params
     S = w.n_states
 
@@ -153,6 +156,14 @@ def _attack(m, r: np.ndarray, a: int, targets: np.ndarray, severity: float) -> N
             st.neutrality[r, :], w.neutral_floor[None, :], exposure, p["attack_opinion"][r, None]
         )
     _add_affinity(m, r, np.array([a]), targets, -0.5 * severity)
+
+
+# What each kind of shock does to the ensemble state (its event text is simulator.engine.shocks.shock_text).
+SHOCK_HANDLERS: dict[str, Callable] = {
+    "withdraw": _leave, "expel": _leave, "join": _join, "found": _found, "commitment": _commitment,
+    "relation": _relation, "spending": _spending, "mobilisation": _mobilisation, "threat": _threat,
+    "attack": _attack, "government": _government, "veto": _veto, "integration": _integration,
+}  # fmt: skip
 
 
 def _add_affinity(m, r: np.ndarray, a: np.ndarray, b: np.ndarray, delta: float) -> None:
@@ -199,8 +210,7 @@ def spending(m, t: int) -> None:
 # ------------------------------------------------------------------ 3-5. power, threat, blocs
 def power(m, t: int) -> None:
     st, w, p = m.state, m.world, m.params
-    n = m.norms
-    equip = 0.5 * (w.tanks / n.tanks + w.aircraft / n.aircraft)
+    n, fixed = m.norms, m.shares
     quality = 1.0 + p["combat_quality"][:, None] * w.combat[None, :]
     weights = tuple(p[k][:, None] for k in ("w_capital", "w_personnel", "w_equipment", "w_economy", "w_population"))
     rw = p["reserve_weight"][:, None]
@@ -208,9 +218,9 @@ def power(m, t: int) -> None:
         st.capital,
         n.quarterly_spend / p["capital_depreciation"][:, None],
         pw.personnel(w.active_k, w.reserve_k, rw),
-        equip,
-        w.gdp_usd_bn / n.gdp,
-        w.population_m / n.population,
+        fixed.equipment,
+        fixed.gdp,
+        fixed.population,
         quality,
         st.mobilisation,
         rw,
@@ -228,7 +238,7 @@ def blocs(m, t: int) -> None:
     st, w, p = m.state, m.world, m.params
     st.view = bloc_view(
         st.member, st.commitment, st.power, st.active, st.integration, p["coordination_loss_max"], st.threat,
-        w.own_nuclear, w.eu_member, w.state_index("USA"),
+        w.own_nuclear, w.eu_member, m.guarantor,
     )  # fmt: skip
     v = st.view
     st.contrib, st.raw, st.loss, st.effective, st.umbrella = v.contrib, v.raw, v.loss, v.effective, v.umbrella
@@ -378,7 +388,7 @@ def founding(m, t: int) -> None:
             mem[:, :, b] = willing
             view = bloc_view(
                 mem, com, st.power[rows], act, st.integration[rows], p["coordination_loss_max"][rows],
-                st.threat[rows], w.own_nuclear, w.eu_member, w.state_index("USA"),
+                st.threat[rows], w.own_nuclear, w.eu_member, m.guarantor,
             )  # fmt: skip
             vr, ii = np.nonzero(willing)
             sr = rows[vr]

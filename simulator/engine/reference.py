@@ -13,8 +13,8 @@ Exactness. The reference reproduces the engine bit for bit: floats are computed 
 order and grouping as the vectorised expressions, sums over states run in index order (the
 engine's ``seqsum``), and exp/log/power are simulator.engine.portable's (plain IEEE arithmetic, the
 same on every CPU), one float at a time where the engine takes them elementwise.
-Shared with the engine are only inputs, not dynamics: the world arrays (simulator.scenario.world), the
-compiled shock targets (simulator.engine.shocks.compile_shocks), the parameter draws
+Shared with the engine are only inputs and presentation, not dynamics: the world arrays
+(simulator.scenario.world), the compiled shock targets and event texts (simulator.engine.shocks), the parameter draws
 (simulator.engine.sampling.sample_parameters for a one-replicate Streams) and two constants of
 simulator.engine.phases (VOTE_STRIDE, FOUNDING_ROUNDS).
 
@@ -362,7 +362,7 @@ class ReferenceModel(mesa.Model):
         drawn = sample_parameters(scenario, Streams(self.root_seed, np.array([self.replicate])))
         self.p = SimpleNamespace(**{name: float(v[0]) for name, v in drawn.items()})
         self.norms = self._normalisers()
-        self.us_index = self.world.state_index("USA")
+        self.us_index = self.world.state_index(scenario.outcomes.guarantor)  # the external guarantor
         self.blocs = [ReferenceBloc(self.world, b) for b in range(self.world.n_blocs)]
         self.states = [ReferenceState(self, self.world, i) for i in range(self.world.n_states)]
         self.shocks = compile_shocks(scenario, self.world)
@@ -491,80 +491,12 @@ class ReferenceModel(mesa.Model):
 
     def apply_shock(self, c: CompiledShock, t: int) -> None:
         """Apply one shock to this replicate and log it."""
-        w, s = self.world, c.spec
-        targets = [self.states[i] for i in c.targets]
-        names = ",".join(x.code for x in targets)
-        b = c.bloc
-        bloc = self.blocs[b] if b >= 0 else None
-        code = bloc.code if bloc else ""
-        label = f"{c.key}: "
-        if c.kind in ("withdraw", "expel"):
-            for x in targets:
-                x.member[b] = False
-                x.barred[b] = True
-            verb = "leave" if c.kind == "withdraw" else "expelled from"
-            self.log(t, c.kind, label + f"{names} {verb} {code}")
-        elif c.kind in ("join", "found"):
-            for x in targets:
-                x.member[b] = True
-                if c.kind == "join":
-                    x.barred[b] = False
-            if not bloc.active:
-                bloc.formed = t
-            bloc.active = True
-            text = f"{names} join {code}" if c.kind == "join" else f"{code} founded by {names}"
-            self.log(t, c.kind, label + text)
-        elif c.kind == "commitment":
-            for x in targets:
-                x.commitment[b] = s.value if s.value is not None else _clip(x.commitment[b] + s.change, 0.0, 1.0)
-            how = "= " + str(s.value) if s.value is not None else f"{s.change:+g}"
-            self.log(t, "commitment", label + f"{names} commitment to {code} {how}")
-        elif c.kind == "relation":
-            self._add_affinity(c.targets, c.others, s.change)
-            other = ",".join(w.codes[i] for i in c.others)
-            self.log(t, "relation", label + f"affinity {names} <-> {other} {s.change:+g}")
-        elif c.kind == "spending":
-            for x in targets:
-                if s.factor is not None:
-                    x.spend_factor *= s.factor
-                else:
-                    x.spend_fixed = s.pct_gdp
-            if s.factor is not None:
-                self.log(t, "spending", label + f"{names} spending target x{s.factor:g}")
-            else:
-                self.log(t, "spending", label + f"{names} spending target {s.pct_gdp:g}% of GDP")
-        elif c.kind == "mobilisation":
-            for x in targets:
-                x.mobilisation *= s.factor
-            self.log(t, "mobilisation", label + f"{names} mobilise (power x{s.factor:g})")
-        elif c.kind == "threat":
-            for x in targets:
-                x.threat_scale *= s.factor
-            self.log(t, "threat", label + f"threat perceived by {names} x{s.factor:g}")
-        elif c.kind == "attack":
-            self._attack(c.attacker, targets, s.severity)
-            self.log(t, "attack", label + f"{w.codes[c.attacker]} attacks {names}")
-        elif c.kind == "government":
-            for x in targets:
-                x.us_attitude += s.us_attitude
-                x.eu_attitude += s.eu_attitude
-                x.neutrality = _clip(x.neutrality + s.neutrality, 0.0, 1.0)
-            for idx, delta in c.affinity:
-                self._add_affinity(c.targets, idx, delta)
-            self.log(t, "government", label + f"government change in {names}")
-        elif c.kind == "veto":
-            against = list(c.others) if len(c.others) else range(len(self.states))
-            for x in targets:
-                for a in against:
-                    if s.lift:
-                        x.vetoes.discard((b, int(a)))
-                    else:
-                        x.vetoes.add((b, int(a)))
-            who = ",".join(w.codes[i] for i in c.others) if len(c.others) else "all applicants"
-            self.log(t, "veto", label + f"{names} {'lift veto on' if s.lift else 'veto'} {who} for {code}")
-        elif c.kind == "integration":
-            bloc.integration = _clip(bloc.integration + s.change, 0.0, 1.0)
-            self.log(t, "integration", label + f"{code} integration {s.change:+g}")
+        _SHOCKS[c.kind](self, c, t)
+        self.log(t, c.kind, c.text)
+
+    def shock_targets(self, c: CompiledShock) -> list[ReferenceState]:
+        """The states a shock targets, in index order."""
+        return [self.states[i] for i in c.targets]
 
     def _attack(self, a: int, targets: list, severity: float) -> None:
         """Threat near the front; wary states see the attacker as more hostile; neutral opinion shifts."""
@@ -727,3 +659,95 @@ class ReferenceModel(mesa.Model):
     @property
     def effective(self) -> np.ndarray:
         return np.array([pb.effective for pb in self.pooled])
+
+
+# ---------------------------------------------------------------- shocks, one function a kind
+def _leave(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    """withdraw, expel: the targets leave the bloc and may not apply again."""
+    for x in m.shock_targets(c):
+        x.member[c.bloc] = False
+        x.barred[c.bloc] = True
+
+
+def _join(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    for x in m.shock_targets(c):
+        x.member[c.bloc] = True
+        x.barred[c.bloc] = False
+    _activate(m.blocs[c.bloc], t)
+
+
+def _found(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    for x in m.shock_targets(c):
+        x.member[c.bloc] = True
+    _activate(m.blocs[c.bloc], t)
+
+
+def _activate(bloc: ReferenceBloc, t: int) -> None:
+    if not bloc.active:
+        bloc.formed = t
+    bloc.active = True
+
+
+def _commitment(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    s, b = c.spec, c.bloc
+    for x in m.shock_targets(c):
+        x.commitment[b] = s.value if s.value is not None else _clip(x.commitment[b] + s.change, 0.0, 1.0)
+
+
+def _relation(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    m._add_affinity(c.targets, c.others, c.spec.change)
+
+
+def _spending(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    s = c.spec
+    for x in m.shock_targets(c):
+        if s.factor is not None:
+            x.spend_factor *= s.factor
+        else:
+            x.spend_fixed = s.pct_gdp
+
+
+def _mobilisation(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    for x in m.shock_targets(c):
+        x.mobilisation *= c.spec.factor
+
+
+def _threat(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    for x in m.shock_targets(c):
+        x.threat_scale *= c.spec.factor
+
+
+def _attack(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    m._attack(c.attacker, m.shock_targets(c), c.spec.severity)
+
+
+def _government(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    s = c.spec
+    for x in m.shock_targets(c):
+        x.us_attitude += s.us_attitude
+        x.eu_attitude += s.eu_attitude
+        x.neutrality = _clip(x.neutrality + s.neutrality, 0.0, 1.0)
+    for idx, delta in c.affinity:
+        m._add_affinity(c.targets, idx, delta)
+
+
+def _veto(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    against = list(c.others) if len(c.others) else range(len(m.states))
+    for x in m.shock_targets(c):
+        for a in against:
+            if c.spec.lift:
+                x.vetoes.discard((c.bloc, int(a)))
+            else:
+                x.vetoes.add((c.bloc, int(a)))
+
+
+def _integration(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    bloc = m.blocs[c.bloc]
+    bloc.integration = _clip(bloc.integration + c.spec.change, 0.0, 1.0)
+
+
+_SHOCKS = {
+    "withdraw": _leave, "expel": _leave, "join": _join, "found": _found, "commitment": _commitment,
+    "relation": _relation, "spending": _spending, "mobilisation": _mobilisation, "threat": _threat,
+    "attack": _attack, "government": _government, "veto": _veto, "integration": _integration,
+}  # fmt: skip

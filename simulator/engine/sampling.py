@@ -54,13 +54,3 @@ def sample_parameters(scenario: Scenario, streams: Streams) -> dict[str, np.ndar
             x = draw(value, streams.uniform(f"param:{name}", 0))
             out[name] = np.clip(x, spec.low, spec.high)
     return out
-
-
-def check_bounds(scenario: Scenario) -> list[str]:
-    """Constant parameters outside their documented bounds (messages)."""
-    problems = []
-    for name, value in scenario.parameters.items():
-        spec = PARAMS[name]
-        if isinstance(value, int | float) and not spec.low <= value <= spec.high:
-            problems.append(f"parameter '{name}' = {value} is outside [{spec.low}, {spec.high}]")
-    return problems

@@ -7,21 +7,15 @@ module of this package does not load the others.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from simulator._lazy import lazy_exports
 
-_EXPORTS = {
-    "run_scenario": ".run",
-    "replay": ".run",
-    "RunInfo": ".run",
-    "run_block": ".blocks",
-    "make_evaluator": ".evaluators",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "run_scenario": ".run",
+        "replay": ".run",
+        "RunInfo": ".run",
+        "run_block": ".blocks",
+        "make_evaluator": ".evaluators",
+    },
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +30,7 @@ class BlockResult:
     members_sum: np.ndarray  # (T+1, B) sums of member counts
     phase_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
-    backend: str = "numpy"  # the engine path that ran the block (simulator.engine.fast.resolve_backend)
+    backend: str = "numpy"  # the engine path that ran the block (simulator.engine.fast)
     events: np.ndarray | None = None  # (n, 5) replicate, step, state, bloc, kind (simulator.engine.timeline)
     state_hist: dict[str, np.ndarray] | None = None  # metric -> (T+1, S, bins) per-state counts
 
@@ -45,10 +45,13 @@ def world_for(scenario: Scenario) -> World:
     return _world_cached(scenario_hash(scenario), scenario.model_dump_json())
 
 
-def run_block(scenario: Scenario, seed: int, start: int, stop: int, timeline: bool = False) -> BlockResult:
+def run_block(
+    scenario: Scenario, seed: int, start: int, stop: int, timeline: bool = False, backend: str | None = None
+) -> BlockResult:
     """Run replicates [start, stop) of a scenario; a pure function of its arguments.
 
     ``timeline`` also returns the block's membership events and per-state histograms by quarter.
+    ``backend`` changes the speed, not the results (None: numba when it imports).
     """
     t0 = time.perf_counter()
     model = AllianceModel(
@@ -58,6 +61,7 @@ def run_block(scenario: Scenario, seed: int, start: int, stop: int, timeline: bo
         world=world_for(scenario),
         record_steps=True,
         record_timeline=timeline,
+        backend=backend,
     )
     model.run()
     columns = reduce_outcomes(model)
@@ -88,18 +92,19 @@ def iterate_blocks(
     blocks: list[tuple[int, int]],
     workers: int = 1,
     timeline: bool = False,
+    backend: str | None = None,
 ) -> Iterator[BlockResult]:
     """Run blocks in order, in-process or on a local process pool; results come back in block order."""
     if workers <= 1 or len(blocks) <= 1:
         for start, stop in blocks:
-            yield run_block(scenario, seed, start, stop, timeline)
+            yield run_block(scenario, seed, start, stop, timeline, backend)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(run_block, scenario, seed, s, e, timeline) for s, e in blocks]
+        futures = [pool.submit(run_block, scenario, seed, s, e, timeline, backend) for s, e in blocks]
         try:
             for fut in futures:
                 yield fut.result()
@@ -107,6 +112,3 @@ def iterate_blocks(
             for fut in futures:
                 fut.cancel()
             raise
-
-
-ProgressFn = Callable[[int], None]

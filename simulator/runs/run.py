@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator.engine.fast import check_backend
 from simulator.runs.blocks import DEFAULT_BLOCK, iterate_blocks, plan_blocks, world_for
 from simulator.runs.results import (
     ReplicateWriter,
@@ -42,6 +43,7 @@ def run_scenario(
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
     after_write: Callable[[Path], None] | None = None,
+    backend: str | None = None,
 ) -> RunInfo:
     """Run a scenario's ensemble and write its run directory atomically.
 
@@ -54,7 +56,10 @@ def run_scenario(
         overwrite: replace an existing directory (only once the new one is complete).
         progress: called with the number of replicates finished after each block.
         after_write: called with the temporary directory before it is committed (figures).
+        backend: "numpy" or "numba" (default: numba when it imports); results are identical.
     """
+    if backend is not None:
+        check_backend(backend)
     n = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
     scenario = scenario.model_copy(update={"replicates": n, "seed": seed})
@@ -70,7 +75,7 @@ def run_scenario(
         backends: set[str] = set()
         t0 = time.perf_counter()
         try:
-            for block in iterate_blocks(scenario, seed, blocks, workers, timeline=True):
+            for block in iterate_blocks(scenario, seed, blocks, workers, timeline=True, backend=backend):
                 writer.write(block.columns)
                 events.write(block.events)
                 per_state.add(block.state_hist, block.stop - block.start)

@@ -6,26 +6,20 @@ module of this package does not load the others.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from simulator._lazy import lazy_exports
 
-_EXPORTS = {
-    "Scenario": ".language",
-    "load_scenario": ".language",
-    "load_scenario_text": ".language",
-    "scenario_hash": ".language",
-    "scenario_json_schema": ".language",
-    "quarter_label": ".language",
-    "World": ".world",
-    "build_world": ".world",
-    "load_baseline": ".baseline",
-    "PARAMS": ".params",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "Scenario": ".language",
+        "load_scenario": ".language",
+        "load_scenario_text": ".language",
+        "scenario_hash": ".language",
+        "scenario_json_schema": ".language",
+        "quarter_label": ".language",
+        "World": ".world",
+        "build_world": ".world",
+        "load_baseline": ".baseline",
+        "PARAMS": ".params",
+    },
+)

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -87,8 +87,15 @@ class Choice(_Strict):
         return self
 
 
-Distribution = Annotated[Normal | Uniform | Triangular | Beta | Choice, Field(discriminator="dist")]
-DIST_NAMES = ("normal", "uniform", "triangular", "beta", "choice")
+def _by_tag(union: Any, tag: str) -> dict[str, type[BaseModel]]:
+    """The models of a tagged union by their tag value (the one ``Literal`` of field ``tag``), in union order."""
+    return {get_args(model.model_fields[tag].annotation)[0]: model for model in get_args(union)}
+
+
+DistributionModel = Normal | Uniform | Triangular | Beta | Choice
+Distribution = Annotated[DistributionModel, Field(discriminator="dist")]
+DIST_MODELS = _by_tag(DistributionModel, "dist")  # "normal" -> Normal, ...
+DIST_NAMES = tuple(DIST_MODELS)
 ParamValue = float | Distribution
 
 
@@ -343,7 +350,7 @@ class Integration(_Shock):
     change: float = Field(ge=-1, le=1)
 
 
-Shock = Annotated[
+ShockModel = (
     Withdraw
     | Join
     | Expel
@@ -356,24 +363,11 @@ Shock = Annotated[
     | Threat
     | Government
     | Veto
-    | Integration,
-    Field(discriminator="type"),
-]
-SHOCK_TYPES = (
-    "withdraw",
-    "join",
-    "expel",
-    "found",
-    "commitment",
-    "relation",
-    "spending",
-    "mobilisation",
-    "attack",
-    "threat",
-    "government",
-    "veto",
-    "integration",
+    | Integration
 )
+Shock = Annotated[ShockModel, Field(discriminator="type")]
+SHOCK_MODELS = _by_tag(ShockModel, "type")  # "withdraw" -> Withdraw, ...
+SHOCK_TYPES = tuple(SHOCK_MODELS)
 
 
 class Outcomes(_Strict):
@@ -385,6 +379,14 @@ class Outcomes(_Strict):
     bruegel_group: Target = Field(
         default_factory=lambda: ["EU", "GBR"],
         description="states whose extra spending is compared with the Bruegel-Kiel estimates (EU and UK by default)",
+    )
+    guarantor: str = Field(
+        "USA",
+        description="the external guarantor state: a European alliance is one without it, and us_attitude "
+        "weighs its share of a bloc's power",
+    )
+    reference_alliance: str = Field(
+        "NATO", description="the alliance whose membership of the guarantor is the outcome us_in_nato"
     )
 
 
@@ -439,28 +441,6 @@ def _allowed_keys(doc: LocatedDoc, loc: tuple) -> list[str] | None:
     return None
 
 
-_SHOCK_BY_TYPE = {
-    "withdraw": Withdraw,
-    "join": Join,
-    "expel": Expel,
-    "found": Found,
-    "commitment": Commitment,
-    "relation": Relation,
-    "spending": Spending,
-    "mobilisation": Mobilisation,
-    "attack": Attack,
-    "threat": Threat,
-    "government": Government,
-    "veto": Veto,
-    "integration": Integration,
-}
-_DIST_BY_NAME = {
-    "normal": Normal,
-    "uniform": Uniform,
-    "triangular": Triangular,
-    "beta": Beta,
-    "choice": Choice,
-}
 _CONTAINERS: dict[tuple[type, str], Any] = {
     (Scenario, "shocks"): ("list", "shock"),
     (Scenario, "parameters"): ("dict", "dist"),
@@ -475,9 +455,9 @@ def _child_model(model: Any, part: Any, node: Any) -> Any:
     if isinstance(model, tuple):  # inside a container: the element model
         kind = model[1]
         if kind == "shock":
-            return _SHOCK_BY_TYPE.get(node.get("type")) if isinstance(node, dict) else None
+            return SHOCK_MODELS.get(node.get("type")) if isinstance(node, dict) else None
         if kind == "dist":
-            return _DIST_BY_NAME.get(node.get("dist")) if isinstance(node, dict) else None
+            return DIST_MODELS.get(node.get("dist")) if isinstance(node, dict) else None
         return kind
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return None
@@ -497,18 +477,18 @@ def _validation_error(doc: LocatedDoc, exc: ValidationError) -> InputError:
     err = exc.errors()[0]
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys(doc, loc[:-1]) or _allowed_keys(doc, _drop_tags(doc, loc)[:-1])
+        allowed = _allowed_keys(doc, loc[:-1]) or _allowed_keys(doc, document_path(doc, loc)[:-1])
         if allowed:
             key = loc[-1]
-            return doc.error(f"unknown key '{key}'{suggest(str(key), allowed)}", _drop_tags(doc, loc))
+            return doc.error(f"unknown key '{key}'{suggest(str(key), allowed)}", document_path(doc, loc))
     if err["type"] == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag")
-        clean = _drop_tags(doc, loc)
+        clean = document_path(doc, loc)
         if "dist" in str(err.get("ctx", {}).get("discriminator", "")):
             return doc.error(f"unknown distribution '{tag}'{suggest(str(tag), DIST_NAMES)}", (*clean, "dist"))
         return doc.error(f"unknown shock type '{tag}'{suggest(str(tag), SHOCK_TYPES)}", (*clean, "type"))
     if err["type"] == "union_tag_not_found":
-        clean = _drop_tags(doc, loc)
+        clean = document_path(doc, loc)
         disc = str(err.get("ctx", {}).get("discriminator", ""))
         if "dist" in disc:
             return doc.error(
@@ -517,10 +497,6 @@ def _validation_error(doc: LocatedDoc, exc: ValidationError) -> InputError:
             )
         return doc.error("a shock needs 'type' (one of " + ", ".join(SHOCK_TYPES) + ")", clean)
     return pydantic_errors(doc, exc)
-
-
-def _drop_tags(doc: LocatedDoc, loc: tuple) -> tuple:
-    return document_path(doc, loc)
 
 
 def parse_scenario(doc: LocatedDoc) -> Scenario:
@@ -545,7 +521,7 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
                         ("parameters", key, "dist"),
                     )
                 try:
-                    _DIST_BY_NAME[value["dist"]].model_validate(value)
+                    DIST_MODELS[value["dist"]].model_validate(value)
                 except ValidationError as exc:
                     raise _validation_error(_sub(doc, ("parameters", key)), exc) from None
             elif isinstance(value, bool) or not isinstance(value, int | float):

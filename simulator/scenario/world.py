@@ -65,6 +65,9 @@ class World:
     european_blocs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     key_states: list[str] = field(default_factory=list)
     bruegel_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # arrays derived from the world alone, shared by its models (simulator.engine.model._world_cache); not an
+    # __init__ argument, so dataclasses.replace gives a changed world an empty cache of its own
+    derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_states(self) -> int:

@@ -19,16 +19,11 @@ import numpy as np
 from numba import njit
 
 from simulator.engine import portable
+from simulator.engine.mechanisms.admission import CLOSED, LEADER, OPEN, UNANIMITY
 from simulator.engine.phases import VOTE_STRIDE
+from simulator.engine.rng import GOLDEN, INV53, M1, M2, S11, S27, S30, S31
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _ONE = np.uint64(1)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
-
-OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4  # simulator.engine.mechanisms.admission
 
 
 # ------------------------------------------------------------------ portable transcendentals
@@ -111,35 +106,35 @@ def pow_array(x, g, out):
 @njit(cache=True, error_model="numpy", inline="always")
 def mix(z):
     """SplitMix64 finaliser (wrapping uint64 arithmetic)."""
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
+    z = (z ^ (z >> S30)) * M1
+    z = (z ^ (z >> S27)) * M2
+    return z ^ (z >> S31)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def step_base(key, step):
     """The per-(replicate, step) hash of a stream: mix(key + (step + 1) * golden)."""
-    return mix(key + np.uint64(step + 1) * _GOLDEN)
+    return mix(key + np.uint64(step + 1) * GOLDEN)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def uniform(base, cell):
     """The uniform draw of ``cell`` under a step base (same value as Streams.uniform_at)."""
-    b = mix(base + mix((np.uint64(cell) + _ONE) * _M2))
-    return (np.float64(b >> _S11) + 0.5) * _INV53
+    b = mix(base + mix((np.uint64(cell) + _ONE) * M2))
+    return (np.float64(b >> S11) + 0.5) * INV53
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def cell_hash(cell):
     """The hash of a cell index, mix((cell + 1) * M2): shared by every replicate and step."""
-    return mix((np.uint64(cell) + _ONE) * _M2)
+    return mix((np.uint64(cell) + _ONE) * M2)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def uniform_hashed(base, hashed_cell):
     """``uniform`` from a precomputed ``cell_hash``."""
     b = mix(base + hashed_cell)
-    return (np.float64(b >> _S11) + 0.5) * _INV53
+    return (np.float64(b >> S11) + 0.5) * INV53
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -14,7 +14,6 @@ from simulator.engine import phases as ref
 from simulator.engine.fast import kernels as k
 from simulator.engine.mechanisms import choice as ch
 from simulator.engine.mechanisms.utility import BlocView
-from simulator.engine.rng import _GOLDEN, mix, stream_key
 
 FOUNDING_ROUNDS = ref.FOUNDING_ROUNDS
 
@@ -23,8 +22,7 @@ class Context:
     """Per-model constants and caches of the compiled path (world arrays in kernel-ready form)."""
 
     def __init__(self, m):
-        w, n = m.world, m.norms
-        self.keys: dict[str, np.ndarray] = {}
+        w = m.world
         self.buffers: dict[str, np.ndarray] = {}
         self.founding_noise: dict[int, np.ndarray] = {}
         self.affinities: tuple | None = None  # _affinities
@@ -35,13 +33,10 @@ class Context:
         self.use_filter = True  # kernels.choices settles the choices an interval bound decides
         self.tally = np.zeros(2, dtype=np.int64)  # choices needed, and settled by the filter
         self.threat_nz: tuple | None = None
+        self.founded: np.ndarray | None = None  # (R,B) bool: blocs founded this step (founding, read by commit)
         self.combat = w.combat.astype(np.float64)
-        self.equipment = 0.5 * (w.tanks / n.tanks + w.aircraft / n.aircraft)
-        self.gdp_share = w.gdp_usd_bn / n.gdp
-        self.pop_share = w.population_m / n.population
         self.eligible = np.ascontiguousarray(w.eligible)
         self.open_blocs = np.flatnonzero(w.dynamic).astype(np.int64)
-        self.us = w.state_index("USA")
         self.no_veto = np.zeros((1, 1, 1, 1), dtype=bool)
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
@@ -62,21 +57,13 @@ class Context:
         codes of a prefix do not change within a model)."""
         keys = self.stacks.get(prefix)
         if keys is None:
-            keys = self.stacks[prefix] = np.stack([self.rep_keys(m, f"{prefix}:{code}") for code in codes])
+            keys = self.stacks[prefix] = np.stack([m.streams.replicate_keys(f"{prefix}:{code}") for code in codes])
         return keys
-
-    def rep_keys(self, m, stream: str) -> np.ndarray:
-        """(R,) replicate keys of a named stream (as simulator.engine.rng.Streams computes them)."""
-        key = self.keys.get(stream)
-        if key is None:
-            with np.errstate(over="ignore"):
-                key = mix(m.streams.replicates * _GOLDEN + stream_key(m.streams.seed, stream))
-            self.keys[stream] = key
-        return key
 
 
 def context(m) -> Context:
-    ctx = getattr(m, "_fast", None)
+    """The model's Context, made on first use (AllianceModel._fast)."""
+    ctx = m._fast
     if ctx is None:
         ctx = m._fast = Context(m)
     return ctx
@@ -127,13 +114,13 @@ def spending(m, t: int) -> None:
 
 # ------------------------------------------------------------------ 3-5. power, threat, blocs
 def power(m, t: int) -> None:
-    st, w, n = m.state, m.world, m.norms
+    st, w, n, fixed = m.state, m.world, m.norms, m.shares
     c = context(m)
     p = m.params
     out = c.buffer("power", st.capital.shape)
     k.power(
         st.capital, st.mobilisation, n.quarterly_spend, p["capital_depreciation"], c.combat, p["combat_quality"],
-        w.active_k, w.reserve_k, p["reserve_weight"], n.active, n.reserve, c.equipment, c.gdp_share, c.pop_share,
+        w.active_k, w.reserve_k, p["reserve_weight"], n.active, n.reserve, fixed.equipment, fixed.gdp, fixed.population,
         p["w_capital"], p["w_personnel"], p["w_equipment"], p["w_economy"], p["w_population"], out,
     )  # fmt: skip
     st.power = out
@@ -174,7 +161,7 @@ def blocs(m, t: int, changed: np.ndarray | None = None) -> None:
         v = c.view = BlocView(st.member, contrib, raw, loss, effective, umbrella, us_share, eu_share, tbar)
     k.bloc_view(
         st.member, np.ascontiguousarray(st.commitment), st.power, st.active, np.ascontiguousarray(st.integration),
-        m.params["coordination_loss_max"], st.threat, w.own_nuclear, w.eu_member, c.us, changed,
+        m.params["coordination_loss_max"], st.threat, w.own_nuclear, w.eu_member, m.guarantor, changed,
         v.contrib, v.raw, c.hhi, v.loss, v.effective, v.umbrella, v.us_share, v.eu_share, v.tbar,
     )  # fmt: skip
     st.view = v
@@ -209,8 +196,9 @@ def _choose(m, t: int, c, p_rev: np.ndarray) -> None:
     keys = c.stacked_keys(m, "choice", [w.bloc_codes[b] for b in ob])
     v = st.view
     aff, arow, _, lo, hi = _affinities(m)
+    revise = m.streams.replicate_keys("revise")
     k.choices(
-        c.rep_keys(m, "revise"), p_rev, t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
+        revise, p_rev, t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
         v.contrib, v.raw, v.loss, v.umbrella, v.us_share, v.eu_share, v.tbar, w.mutual_defence, p["overlap_value"],
         w.spending_norm, w.own_nuclear, aff, arow, lo, hi, st.power, st.threat, st.share, st.us_attitude,
         st.eu_attitude, st.neutrality, p["csf_exponent"], keys, p["w_security"], p["w_nuclear"], p["w_affinity"],
@@ -262,7 +250,9 @@ def founding(m, t: int) -> None:
     v = st.view
     for b in c.latent:
         code = w.bloc_codes[b]
-        rows = k.founding_attempts(st.active, b, c.rep_keys(m, f"found_attempt:{code}"), t, p["founding_rate"])
+        rows = k.founding_attempts(
+            st.active, b, m.streams.replicate_keys(f"found_attempt:{code}"), t, p["founding_rate"]
+        )
         if len(rows) == 0:
             continue
         _, arow_all, aff_t, _, _ = _affinities(m)
@@ -273,7 +263,7 @@ def founding(m, t: int) -> None:
         k.founding_rows(
             rows, willing, b, st.member, v.contrib, v.raw, v.loss, v.umbrella, w.mutual_defence, p["overlap_value"],
             w.spending_norm, w.own_nuclear, aff_t, arow_t, st.power, st.threat, st.share, st.us_attitude,
-            st.eu_attitude, st.neutrality, st.integration, p["coordination_loss_max"], w.eu_member, c.us,
+            st.eu_attitude, st.neutrality, st.integration, p["coordination_loss_max"], w.eu_member, m.guarantor,
             p["csf_exponent"], p["w_nuclear"], p["w_affinity"], p["w_attitude"], p["w_burden"], p["w_entanglement"],
             p["w_neutrality"], p["inertia"], noise, p["w_security"], p["membership_cost"], p["founding_cost"],
             c.eligible, w.min_founders[b], w.min_power_share[b], FOUNDING_ROUNDS,

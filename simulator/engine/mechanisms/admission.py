@@ -6,7 +6,11 @@ import numpy as np
 
 from simulator.engine.mechanisms import seqsum
 
+# The admission rules as the integer codes of World.admission, read by the numpy phases, the compiled
+# kernels and the reference twin. (simulator.scenario.world.ADMISSION_CODES encodes the rules with these
+# numbers: the scenario layer may not import the engine; tests/test_engine.py checks that they agree.)
 OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4
+RULE_CODES = {"open": OPEN, "unanimity": UNANIMITY, "qualified_majority": QMV, "leader": LEADER, "closed": CLOSED}
 
 
 def entanglement_risk(voter_threat: np.ndarray, applicant_threat: np.ndarray) -> np.ndarray:

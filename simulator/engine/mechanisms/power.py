@@ -49,6 +49,24 @@ def normalisers(world) -> Normalisers:
     )
 
 
+@dataclass(frozen=True)
+class FixedShares:
+    """The capability shares that do not change within a run (length S each)."""
+
+    equipment: np.ndarray  # mean of the state's shares of the world's tanks and combat aircraft
+    gdp: np.ndarray
+    population: np.ndarray
+
+
+def fixed_shares(world, n: Normalisers) -> FixedShares:
+    """Equipment, GDP and population shares of every state (the fixed terms of ``composite_power``)."""
+    return FixedShares(
+        equipment=0.5 * (world.tanks / n.tanks + world.aircraft / n.aircraft),
+        gdp=world.gdp_usd_bn / n.gdp,
+        population=world.population_m / n.population,
+    )
+
+
 def capital_update(capital: np.ndarray, spend_q: np.ndarray, depreciation: np.ndarray) -> np.ndarray:
     """Perpetual-inventory military capital: K' = (1 - delta) K + quarterly spending."""
     return (1.0 - depreciation) * capital + spend_q
@@ -91,16 +109,16 @@ def initial_power(world, params: dict[str, float]) -> np.ndarray:
     spend_q = quarterly_spending(world.share0, world.gdp_usd_bn)
     delta = params["capital_depreciation"]
     capital = spend_q / delta
-    equip = 0.5 * (world.tanks / n.tanks + world.aircraft / n.aircraft)
+    shares = fixed_shares(world, n)
     quality = 1.0 + params["combat_quality"] * world.combat
     w = tuple(params[k] for k in ("w_capital", "w_personnel", "w_equipment", "w_economy", "w_population"))
     return composite_power(
         capital,
         n.quarterly_spend / delta,
         personnel(world.active_k, world.reserve_k, params["reserve_weight"]),
-        equip,
-        world.gdp_usd_bn / n.gdp,
-        world.population_m / n.population,
+        shares.equipment,
+        shares.gdp,
+        shares.population,
         quality,
         np.ones_like(capital),
         params["reserve_weight"],

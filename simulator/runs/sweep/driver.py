@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator import __version__
+from simulator.engine.fast import check_backend
 from simulator.errors import InputError
 from simulator.runs.evaluators import Call, Evaluator
 from simulator.runs.results import COMPLETE_MARKER, manifest, scenario_yaml, write_json
@@ -92,6 +93,7 @@ def run_sweep(
     resume: bool = False,
     keep_parts: bool = False,
     progress: Callable[[SweepStatus], None] | None = None,
+    backend: str | None = None,
 ) -> SweepInfo:
     """Run the missing tasks of a sweep on ``evaluator`` and write the results.
 
@@ -102,7 +104,10 @@ def run_sweep(
         resume: complete an unfinished directory (otherwise it must not exist or be empty).
         keep_parts: keep ``parts/`` after combining (default: delete; the combined files hold the same rows).
         progress: called with the status at the start and after every task.
+        backend: "numpy" or "numba" for every task (default: numba where it imports); results are identical.
     """
+    if backend is not None:
+        check_backend(backend)
     out = Path(out_dir)
     started = time.time()
     if _prepare(plan, out, resume) == "complete":
@@ -123,11 +128,13 @@ def run_sweep(
         t0 = time.perf_counter()
         compute = cpu = 0.0
         phase: dict[str, float] = {}
-        for _, result in evaluator.as_completed(_calls(plan, pending)):
+        backends: set[str] = set()
+        for _, result in evaluator.as_completed(_calls(plan, pending, backend)):
             _write_part(out, result)
             task = result.task
             compute += result.seconds
             cpu += result.cpu_seconds
+            backends.add(result.backend)
             for k, v in result.phase_seconds.items():
                 phase[k] = phase.get(k, 0.0) + v
             blocks_done[task.point] = blocks_done.get(task.point, 0) + 1
@@ -170,6 +177,7 @@ def run_sweep(
             "tasks": len(plan.tasks),
             "evaluator": evaluator.description,
             "files": [f for f in (*RESULT_FILES, "sensitivity.parquet") if (out / f).exists()],
+            "backend": ",".join(sorted(backends)),  # of the tasks run in this session
         }
         write_json(out / COMPLETE_MARKER, man)
         if not keep_parts:
@@ -177,14 +185,14 @@ def run_sweep(
     return SweepInfo(out, man, ran, resumed)
 
 
-def _calls(plan: SweepPlan, tasks: list[Task]):
+def _calls(plan: SweepPlan, tasks: list[Task], backend: str | None):
     cache: dict[int, str] = {}
     for task in tasks:
         if task.point not in cache:
             cache.clear()
             values = plan.points[task.point].values
             cache[task.point] = point_scenario(plan.sweep, values, plan.seed).model_dump_json()
-        yield Call(f"sim-sweep-{task.point}-{task.block}", run_task, (cache[task.point], plan.seed, task))
+        yield Call(f"sim-sweep-{task.point}-{task.block}", run_task, (cache[task.point], plan.seed, task, backend))
 
 
 def _prepare(plan: SweepPlan, out: Path, resume: bool) -> str:

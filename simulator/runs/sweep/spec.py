@@ -10,29 +10,26 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from simulator.errors import InputError, suggest
 from simulator.scenario.language import (
+    DIST_MODELS,
     DIST_NAMES,
-    Beta,
-    Choice,
     Distribution,
-    Normal,
     Scenario,
-    Triangular,
-    Uniform,
     apply_overrides,
     parse_scenario,
     set_path,
 )
 from simulator.scenario.yamlio import LocatedDoc, load_yaml_file, pydantic_errors
 
-DESIGNS = ("grid", "random", "lhs", "sobol", "saltelli")
-SAMPLED = ("random", "lhs", "sobol", "saltelli")
+Design = Literal["grid", "random", "lhs", "sobol", "saltelli"]
+DESIGNS = get_args(Design)
+SAMPLED = tuple(d for d in DESIGNS if d != "grid")
 DEFAULT_BLOCK = 100
 _UNIT_EPS = 1e-12  # keeps inverse CDFs finite at u = 0 or 1
 
@@ -47,7 +44,7 @@ class SweepFields(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="short identifier")
     description: str = ""
     scenario: str = Field(min_length=1, description="base scenario file, relative to the sweep file")
-    design: Literal["grid", "random", "lhs", "sobol", "saltelli"] = "grid"
+    design: Design = "grid"
     points: int | None = Field(None, ge=1, le=10_000_000, description="points of a sampled design")
     replicates: int | None = Field(None, ge=1, le=10_000_000, description="replicates per point")
     seed: int = Field(0, ge=0, lt=2**63, description="seed of the design sampling (not of the replicates)")
@@ -71,7 +68,6 @@ class _Range(_Strict):
 
 
 _DIST = TypeAdapter(Distribution)
-_DIST_MODELS = {"normal": Normal, "uniform": Uniform, "triangular": Triangular, "beta": Beta, "choice": Choice}
 _KIND_KEYS = {"values": ("values",), "range": ("range", "num", "scale", "integer"), "dist": ("dist", "integer")}
 
 
@@ -312,7 +308,7 @@ def _parameter(doc: LocatedDoc, path: Any, value: Any) -> SweepParameter:
         if kind != "dist" and key not in allowed:
             raise doc.error(f"unknown key '{key}' for {kind}{suggest(str(key), allowed)}", (*loc, key))
     if kind == "dist" and value["dist"] in DIST_NAMES:
-        dist_keys = (*_DIST_MODELS[value["dist"]].model_fields, "integer")
+        dist_keys = (*DIST_MODELS[value["dist"]].model_fields, "integer")
         for key in value:
             if key not in dist_keys:
                 raise doc.error(f"unknown key '{key}' for {value['dist']}{suggest(str(key), dist_keys)}", (*loc, key))

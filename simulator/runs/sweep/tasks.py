@@ -42,20 +42,22 @@ class TaskResult:
     seconds: float
     phase_seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0
+    backend: str = "numpy"  # the engine path that ran the task (simulator.engine.fast)
 
 
 _SCENARIOS: dict[str, Scenario] = {}
 
 
-def run_task(scenario_json: str, seed: int, task: Task) -> TaskResult:
-    """Run one task; a pure function of its arguments, so a retried task gives the same bytes' content."""
+def run_task(scenario_json: str, seed: int, task: Task, backend: str | None = None) -> TaskResult:
+    """Run one task; a pure function of its arguments, so a retried task gives the same bytes' content
+    (whatever the backend: it changes the speed, not the results)."""
     scenario = _SCENARIOS.get(scenario_json)
     if scenario is None:
         if len(_SCENARIOS) > 16:
             _SCENARIOS.clear()
         scenario = _SCENARIOS[scenario_json] = Scenario.model_validate_json(scenario_json)
     cpu = time.process_time()
-    block = run_block(scenario, seed, task.start, task.stop)
+    block = run_block(scenario, seed, task.start, task.stop, backend=backend)
     n = task.stop - task.start
     table = pa.table({"point": pa.array(np.full(n, task.point, dtype=np.int64)), **block.columns})
     sink = pa.BufferOutputStream()
@@ -75,6 +77,7 @@ def run_task(scenario_json: str, seed: int, task: Task) -> TaskResult:
         block.seconds,
         block.phase_seconds,
         time.process_time() - cpu,
+        block.backend,
     )
 
 
