@@ -88,6 +88,8 @@ name: veto_test
 description: founders of a European Defence Union with Hungary; does Ukraine get in?
 steps: 16
 seed: 5
+parameters:
+  switch_cost: 0.0  # Ukraine applies whenever joining pays: the test is about the veto, not the wish
 shocks:
   - name: found
     type: found

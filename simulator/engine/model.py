@@ -58,7 +58,8 @@ class EnsembleState:
     effective: np.ndarray = field(default=None)  # (R,B)
     umbrella: np.ndarray = field(default=None)
     leaving: np.ndarray = field(default=None)  # (R,S,B) bool: members leaving this step (choices)
-    applying: np.ndarray = field(default=None)  # (R,S,B) bool: applications this step (choices)
+    applying: np.ndarray = field(default=None)  # (R,S,B) bool: applications standing this step (choices)
+    voting: np.ndarray = field(default=None)  # (R,S,B) bool: the applications voted on this step (admission)
     admitted: np.ndarray = field(default=None)  # (R,S,B) bool: applications accepted this step (admission)
     founders: np.ndarray = field(default=None)  # (R,S,B) bool: founding members this step (founding)
 
@@ -225,8 +226,8 @@ class AllianceModel(mesa.Model):
             spend_fixed=np.full((R, S), np.nan),
             fired=np.zeros((R, len(self.shocks)), dtype=bool),
             barred=np.zeros((R, S, B), dtype=bool),
-            standing=np.zeros((R, S, B), dtype=bool),
-            pending=np.zeros((R, S, B), dtype=np.int64),
+            standing=np.broadcast_to(w.applications0, (R, S, B)).copy(),
+            pending=np.broadcast_to(w.pending0, (R, S, B)).copy(),
             threat_prev=np.zeros((R, S)),
         )
 

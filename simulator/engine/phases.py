@@ -279,14 +279,20 @@ def choices(m, t: int) -> None:
     rr, ii = np.nonzero(revise)
     if open_blocs and len(rr):
         _choose(m, t, rr, ii, open_blocs)
-    update_applications(m, revise)
+    update_applications(m)
 
 
-def update_applications(m, revised: np.ndarray) -> None:
+def voting_applications(m) -> np.ndarray:
+    """(R,S,B) the standing applications that have stood longer than their bloc's accession_quarters."""
+    st = m.state
+    return st.applying & (st.pending > m.world.accession_quarters[None, None, :])
+
+
+def update_applications(m) -> None:
     """New applications join the standing ones; the members vote on all of them (st.applying)."""
     st = m.state
     st.standing, st.pending = ch.standing_applications(
-        st.standing, st.pending, st.applying, revised, st.active, st.member, st.barred
+        st.standing, st.pending, st.applying, st.active, st.member, st.barred
     )
     st.applying = st.standing.copy()
 
@@ -311,8 +317,9 @@ def admission(m, t: int) -> None:
     st, w, p = m.state, m.world, m.params
     R, S, B = st.member.shape
     st.admitted = np.zeros((R, S, B), dtype=bool)
+    st.voting = voting_applications(m)
     for b in range(B):
-        rr, aa = np.nonzero(st.applying[:, :, b])
+        rr, aa = np.nonzero(st.voting[:, :, b])
         if len(rr) == 0:
             continue
         rule = int(w.admission[b])

@@ -101,6 +101,7 @@ class ReferenceBloc:
         self.leader = int(world.leader[b])
         self.eligible = [bool(e) for e in world.eligible[:, b]]
         self.dynamic = bool(world.dynamic[b])
+        self.accession_quarters = int(world.accession_quarters[b])
         self.min_founders = int(world.min_founders[b])
         self.min_power_share = float(world.min_power_share[b])
         self.active = bool(world.active0[b])
@@ -159,8 +160,8 @@ class ReferenceState(mesa.Agent):
         self.admitted = [False] * B
         self.founding = [False] * B
         # applications stand until decided or withdrawn; the status quo the start reveals
-        self.standing = [False] * B
-        self.pending = [0] * B
+        self.standing = [bool(world.applications0[i, b]) for b in range(B)]
+        self.pending = [int(world.pending0[i, b]) for b in range(B)]
         self.threat_prev = 0.0
         self.anchor_in = [0.0] * B
         self.anchor_out = [0.0] * B
@@ -317,8 +318,7 @@ class ReferenceState(mesa.Agent):
         # my applications stand until decided; reconsidering without applying again withdraws them
         for bloc in m.blocs:
             b = bloc.index
-            keep = self.standing[b] and not revised
-            now = (keep or self.applying[b]) and bloc.active and not self.member[b] and not self.barred[b]
+            now = (self.standing[b] or self.applying[b]) and bloc.active and not self.member[b] and not self.barred[b]
             self.standing[b] = now
             self.pending[b] = self.pending[b] + 1 if now else 0
             self.applying[b] = now
@@ -540,8 +540,8 @@ class ReferenceModel(mesa.Model):
         for bloc in self.blocs:
             b = bloc.index
             for applicant in self.states:
-                if not applicant.applying[b]:
-                    continue
+                if not applicant.applying[b] or applicant.pending[b] <= bloc.accession_quarters:
+                    continue  # no application, or still in negotiation and ratification
                 voters = [s for s in self.states if s.member[b]]
                 yes = {s.index: s.votes_for(bloc, applicant) for s in voters}
                 # a declared veto (veto shock) blocks the admission whatever the rule

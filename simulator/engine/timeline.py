@@ -24,8 +24,8 @@ from numba import njit
 
 #: event kinds, in the order their codes are stored
 EVENT_KINDS = (
-    "applied",  # applied this quarter (an application is renewed each quarter it is made)
-    "rejected",  # applied, and the vote went against it this quarter
+    "applied",  # an application stands this quarter (from the quarter it is made until it is decided)
+    "rejected",  # voted on this quarter (after the bloc's accession_quarters) and not admitted
     "admitted",  # admitted by the members' vote
     "left",  # left by its own decision
     "founded",  # a founder of a bloc founded this quarter
@@ -67,7 +67,7 @@ def _add_histogram(values, edges, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _event_cells(before, after, applying, admitted, leaving, founders, out):  # pragma: no cover - compiled
+def _event_cells(before, after, applying, admitted, leaving, founders, voted, out):  # pragma: no cover - compiled
     """Writes (replicate row, state, bloc, kind) of every event into ``out`` in that order; returns the count."""
     R, S, B = after.shape
     n = 0
@@ -76,13 +76,14 @@ def _event_cells(before, after, applying, admitted, leaving, founders, out):  # 
             for b in range(B):
                 was, now = before[r, s, b], after[r, s, b]
                 app, adm, lev, fnd = applying[r, s, b], admitted[r, s, b], leaving[r, s, b], founders[r, s, b]
+                vot = voted[r, s, b]
                 if not (app or adm or lev or fnd or was != now):
                     continue
                 for k in range(7):
                     if k == 0:
                         hit = app
                     elif k == 1:
-                        hit = app and not adm
+                        hit = vot and not adm
                     elif k == 2:
                         hit = adm and now
                     elif k == 3:
@@ -132,7 +133,8 @@ class Timeline:
         """The membership events of step ``t``: ``before`` is the (R,S,B) membership at its start."""
         after = st.member
         none = np.zeros_like(after)
-        arrays = [a if a is not None else none for a in (st.applying, st.admitted, st.leaving, st.founders)]
+        voted = st.voting if getattr(st, "voting", None) is not None else st.applying
+        arrays = [a if a is not None else none for a in (st.applying, st.admitted, st.leaving, st.founders, voted)]
         size = max(1024, 2 * int(np.count_nonzero(arrays[0])) + 2 * int(np.count_nonzero(after != before)) + 64)
         while True:
             cells = np.empty((size, 4), dtype=np.int32)

@@ -310,3 +310,30 @@ def load_source_titles() -> dict[str, str]:
         if isinstance(value, dict):
             out[str(key)] = f"{value.get('title', key)} ({value.get('publisher', '')})".replace(" ()", "")
     return out
+
+
+#: events after which an application stands (EU candidate status and opened negotiations keep it standing)
+STANDING_EVENTS = ("applied", "candidate", "negotiations_opened")
+
+
+def standing_applications_on(day: dt.date, history: History | None = None) -> dict[tuple[str, str], dt.date]:
+    """(state, bloc) -> date of application, for applications standing on ``day``.
+
+    An application stands from its ``applied`` event until the state joins, withdraws it, or its
+    talks are suspended (``suspended``: Türkiye's EU talks since 2018, Georgia's since 2024).
+    """
+    h = history or load_history()
+    m = h.memberships[h.memberships["date"] <= day].sort_values("date", kind="stable")
+    out: dict[tuple[str, str], dt.date] = {}
+    for (state, bloc), rows in m.groupby(["state", "bloc"], sort=True):
+        applied = None
+        for event, date in zip(rows["event"], rows["date"], strict=True):
+            if event == "applied":
+                applied = date
+            elif event in ("joined", "withdrew_application", "suspended", "left"):
+                applied = None
+            elif event not in STANDING_EVENTS:
+                continue
+        if applied is not None:
+            out[(str(state), str(bloc))] = applied
+    return out

@@ -182,6 +182,12 @@ class BlocSpec(_Strict):
     integration_max: float = Field(1.0, ge=0, le=1)
     eligible: list[str] = Field(default_factory=list)
     dynamic: bool = True
+    accession_quarters: int = Field(
+        0,
+        ge=0,
+        le=200,
+        description="quarters an application stands (negotiation, ratification) before a vote can admit",
+    )
     founding: Founding | None = None
     description: str = ""
     sources: list[str] = Field(default_factory=list)
@@ -210,6 +216,7 @@ class BlocChange(_Strict):
     integration_max: float | None = Field(None, ge=0, le=1)
     eligible: list[str] | None = None
     dynamic: bool | None = None
+    accession_quarters: int | None = Field(None, ge=0, le=200)
     founding: Founding | None = None
     description: str | None = None
 

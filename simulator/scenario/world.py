@@ -57,6 +57,9 @@ class World:
     leader: np.ndarray  # (B,) int, -1 if none
     eligible: np.ndarray  # (S, B) bool
     dynamic: np.ndarray  # (B,) bool
+    accession_quarters: np.ndarray  # (B,) int: quarters an application stands before a vote can admit
+    applications0: np.ndarray  # (S, B) bool: applications standing at the start (data/history/memberships.csv)
+    pending0: np.ndarray  # (S, B) int: quarters each has stood by then
     min_founders: np.ndarray  # (B,) int, 0 = not foundable
     min_power_share: np.ndarray
     adversary: int
@@ -220,11 +223,15 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
         leader=np.array([idx[s.leader] if s.leader else -1 for s in specs], dtype=np.int64),
         eligible=eligible,
         dynamic=np.array([s.dynamic for s in specs], dtype=bool),
+        accession_quarters=np.array([s.accession_quarters for s in specs], dtype=np.int64),
+        applications0=np.zeros((S, B), dtype=bool),
+        pending0=np.zeros((S, B), dtype=np.int64),
         min_founders=np.array([s.founding.min_founders if s.founding else 0 for s in specs], dtype=np.int64),
         min_power_share=np.array([s.founding.min_power_share if s.founding else 0.0 for s in specs]),
         adversary=bloc_codes.index(base.adversary) if base.adversary in bloc_codes else -1,
         groups=groups,
     )
+    world.applications0, world.pending0 = standing_at_start(world, base)
     world.affinity = build_affinity(world, base)
     outcomes = scenario.outcomes if scenario is not None else None
     euro = outcomes.european_blocs if outcomes else ["EDU"]
@@ -266,3 +273,25 @@ def _names_to_idx(name: str, idx: dict[str, int], groups: dict[str, np.ndarray])
     if name in groups:
         return list(groups[name])
     return []
+
+
+def standing_at_start(world: World, base: Baseline) -> tuple[np.ndarray, np.ndarray]:
+    """Applications standing on the world's date (applied or a candidate, not yet a member) and their age.
+
+    From data/history/memberships.csv on the first day of ``as_of`` (today's world: 1 Jan 2026). Only
+    blocs of the world that are active and admit applications; states outside the data have none.
+    """
+    from simulator.scenario.history import quarter_start, standing_applications_on
+
+    day = quarter_start(base.as_of) if base.as_of else quarter_start("2026Q1")
+    apps = np.zeros((world.n_states, world.n_blocs), dtype=bool)
+    pending = np.zeros((world.n_states, world.n_blocs), dtype=np.int64)
+    idx = {c: i for i, c in enumerate(world.codes)}
+    for (state, bloc), since in standing_applications_on(day).items():
+        if state in idx and bloc in world.bloc_codes:
+            b = world.bloc_index(bloc)
+            i = idx[state]
+            if world.active0[b] and world.dynamic[b] and not world.members0[i, b] and world.eligible[i, b]:
+                apps[i, b] = True
+                pending[i, b] = max(1, (day.year - since.year) * 4 + (day.month - since.month) // 3)
+    return apps, pending

@@ -186,8 +186,7 @@ def choices(m, t: int) -> None:
     st.applying = c.cleared("applying", (R, S, B), bool)
     if len(c.open_blocs):
         _choose(m, t, c, p_rev)
-    revised = m.streams.uniform("revise", t, (S,)) < p_rev  # the kernel's revision draws
-    ref.update_applications(m, revised)
+    ref.update_applications(m)
 
 
 def _choose(m, t: int, c, p_rev: np.ndarray) -> None:
@@ -214,11 +213,12 @@ def admission(m, t: int) -> None:
     p = m.params
     R, S, B = st.member.shape
     st.admitted = c.cleared("admitted", (R, S, B), bool)
+    st.voting = ref.voting_applications(m)
     keys = c.stacked_keys(m, "vote", w.bloc_codes)
     aff, arow, _, _, _ = _affinities(m)
     veto = st.veto if st.veto is not None else c.no_veto
     k.admission(
-        st.applying, st.member, w.admission, w.leader, keys, st.contrib, st.threat, aff, arow, veto,
+        st.voting, st.member, w.admission, w.leader, keys, st.contrib, st.threat, aff, arow, veto,
         st.veto is not None, w.mutual_defence, p["vote_noise"], p["w_vote_entanglement"], p["veto_threshold"],
         p["qmv_states"], p["qmv_power"], st.admitted,
         ch.bargaining(st.pending, p["bargain_rate"][:, None, None], p["bargain_max"][:, None, None]),

@@ -50,18 +50,17 @@ def standing_applications(
     standing: np.ndarray,
     pending: np.ndarray,
     applying: np.ndarray,
-    revised: np.ndarray,
     active: np.ndarray,
     member: np.ndarray,
     barred: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Applications stand until decided or withdrawn; returns (standing, quarters pending), both (R, S, B).
+    """Applications stand until decided; returns (standing, quarters pending), both (R, S, B).
 
-    A state that reconsiders and does not apply again withdraws its application; new applications
-    join the standing ones; an application to an inactive bloc, of a member, or of a barred state lapses.
+    New applications join the standing ones; an application to an inactive bloc, of a member, or of
+    a barred state lapses. Withdrawals are scenario events (a ``withdraw`` shock bars the state), not
+    drift: once a government has applied, a quarter of doubt does not take the application back.
     """
-    keep = standing & ~revised[:, :, None]
-    now = (keep | applying) & active[:, None, :] & ~member & ~barred
+    now = (standing | applying) & active[:, None, :] & ~member & ~barred
     return now, np.where(now, pending + 1, 0)
 
 
