@@ -144,15 +144,16 @@ def test_seqsum_is_sequential():
 
 
 def test_admission_codes_of_the_world_are_the_mechanisms():
-    """The world encodes each admission rule with the code the phases, kernels and reference read."""
+    """One table of admission codes: the world encodes with it, the engine reads it, every rule has a code."""
     from typing import get_args
 
-    from simulator.engine.mechanisms.admission import RULE_CODES
-    from simulator.scenario.language import AdmissionRule
-    from simulator.scenario.world import ADMISSION_CODES
+    from simulator.engine.mechanisms import admission
+    from simulator.scenario import world
+    from simulator.scenario.language import ADMISSION_CODES, AdmissionRule
 
-    assert ADMISSION_CODES == RULE_CODES
-    assert set(RULE_CODES) == set(get_args(AdmissionRule))
+    assert admission.RULE_CODES is ADMISSION_CODES and world.ADMISSION_CODES is ADMISSION_CODES
+    assert set(ADMISSION_CODES) == set(get_args(AdmissionRule))
+    assert len(set(ADMISSION_CODES.values())) == len(ADMISSION_CODES)
 
 
 def test_guarantor_and_reference_alliance_come_from_the_scenario():

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from simulator.errors import InputError, suggest
 from simulator.scenario.observed import ObservedFact
 from simulator.scenario.params import PARAMS
+from simulator.scenario.rules import ADMISSION_CODES
 from simulator.scenario.yamlio import LocatedDoc, document_path, load_yaml_file, load_yaml_text, pydantic_errors
 
 Target = str | list[str]
@@ -164,6 +165,7 @@ class Founding(_Strict):
 
 
 AdmissionRule = Literal["unanimity", "qualified_majority", "leader", "open", "closed"]
+assert set(get_args(AdmissionRule)) == set(ADMISSION_CODES), "rules.ADMISSION_CODES and AdmissionRule disagree"
 
 
 class BlocSpec(_Strict):

@@ -9,8 +9,8 @@ import pandas as pd
 
 from simulator.scenario.baseline import Baseline, baseline_for, expand_target
 from simulator.scenario.language import BlocSpec, Scenario
+from simulator.scenario.rules import ADMISSION_CODES
 
-ADMISSION_CODES = {"open": 0, "unanimity": 1, "qualified_majority": 2, "leader": 3, "closed": 4}
 EARTH_RADIUS_KM = 6371.0
 
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.engine.mechanisms import seqsum
+from simulator.scenario.rules import ADMISSION_CODES
 
-# The admission rules as the integer codes of World.admission, read by the numpy phases, the compiled
-# kernels and the reference twin. (simulator.scenario.world.ADMISSION_CODES encodes the rules with these
-# numbers: the scenario layer may not import the engine; tests/test_engine.py checks that they agree.)
-OPEN, UNANIMITY, QMV, LEADER, CLOSED = 0, 1, 2, 3, 4
-RULE_CODES = {"open": OPEN, "unanimity": UNANIMITY, "qualified_majority": QMV, "leader": LEADER, "closed": CLOSED}
+# The admission rules as the integer codes of World.admission (defined once, in the scenario language),
+# read by the numpy phases, the compiled kernels and the reference twin.
+RULE_CODES = ADMISSION_CODES
+OPEN, UNANIMITY, QMV, LEADER, CLOSED = (
+    RULE_CODES["open"],
+    RULE_CODES["unanimity"],
+    RULE_CODES["qualified_majority"],
+    RULE_CODES["leader"],
+    RULE_CODES["closed"],
+)
 
 
 def entanglement_risk(voter_threat: np.ndarray, applicant_threat: np.ndarray) -> np.ndarray:
