@@ -49,6 +49,21 @@ def test_good_scenario_parses():
 
 # (id, text, expected message fragment, expected line)
 BROKEN = [
+    ("unknown_guarantor", GOOD + "outcomes:\n  guarantor: USX\n", "unknown state 'USX'; did you mean 'USA'", 16),
+    (
+        "unknown_reference_alliance",
+        GOOD + "outcomes:\n  reference_alliance: NAT0\n",
+        "unknown bloc 'NAT0'; did you mean 'NATO'",
+        16,
+    ),
+    (
+        "extra_state_already_there",
+        GOOD
+        + "world:\n  add_states:\n    - {iso3: DEU, name: x, region: y, capital_lat: 1, capital_lon: 1, milex_usd_m: 1,"
+        + " milex_pct_gdp: 1, gdp_usd_bn: 1, population_m: 1, active_personnel_k: 1, source: t}\n",
+        "state 'DEU' is already in the baseline",
+        17,
+    ),
     ("yaml_syntax", "name: t\ndescription: [unclosed\nsteps: 3\n", "YAML syntax error", 3),
     ("empty_file", "", "empty", 1),
     ("not_a_mapping", "- a\n- b\n", "must be a YAML mapping", 1),

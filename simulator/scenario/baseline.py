@@ -191,8 +191,20 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
     codes = base.codes + [s.iso3 for s in scenario.world.add_states]
     groups = base.groups
     blocs = dict(base.blocs)
+    _check_world_and_blocs(scenario, doc, base.codes, codes, groups, blocs)
+    all_blocs = {**blocs, **scenario.blocs.add}
+    for name in scenario.blocs.remove:
+        all_blocs.pop(name, None)
+    _check_bloc_members(scenario, doc, codes, groups, all_blocs)
+    _check_shocks(scenario, doc, codes, groups, all_blocs)
+    _check_outcomes(scenario, doc, codes, groups, all_blocs)
+
+
+def _check_world_and_blocs(
+    scenario: Scenario, doc: LocatedDoc, base_codes: list[str], codes: list[str], groups: dict, blocs: dict
+) -> None:
     for i, extra in enumerate(scenario.world.add_states):
-        if extra.iso3 in base.codes:
+        if extra.iso3 in base_codes:
             raise doc.error(
                 f"state '{extra.iso3}' is already in the baseline; use world.overrides to change it",
                 ("world", "add_states", i, "iso3"),
@@ -214,10 +226,9 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
             )
         if name in groups or name in codes:
             raise doc.error(f"bloc name '{name}' is already a group or state name", ("blocs", "add", name))
-    all_blocs = {**blocs, **scenario.blocs.add}
-    for name in scenario.blocs.remove:
-        all_blocs.pop(name, None)
 
+
+def _check_bloc_members(scenario: Scenario, doc: LocatedDoc, codes: list[str], groups: dict, all_blocs: dict) -> None:
     def check_states(values: list[str] | None, loc: tuple, allow_groups: bool = True) -> None:
         for j, v in enumerate(values or []):
             ok = v in codes or (allow_groups and (v in groups or v in all_blocs))
@@ -238,6 +249,8 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
                     ("blocs", section, name, "leader"),
                 )
 
+
+def _check_shocks(scenario: Scenario, doc: LocatedDoc, codes: list[str], groups: dict, all_blocs: dict) -> None:
     names_seen: dict[str, int] = {}
     for i, shock in enumerate(scenario.shocks):
         loc = ("shocks", i)
@@ -283,6 +296,9 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
                 f"window {list(shock.window)} ends beyond the horizon (last step is {last})",
                 (*loc, "window"),
             )
+
+
+def _check_outcomes(scenario: Scenario, doc: LocatedDoc, codes: list[str], groups: dict, all_blocs: dict) -> None:
     explicit = "european_blocs" in scenario.outcomes.model_fields_set
     for i, name in enumerate(scenario.outcomes.european_blocs):
         if name not in all_blocs and explicit:  # the default (EDU) is skipped when a scenario removes it
@@ -303,6 +319,12 @@ def check_scenario_names(scenario: Scenario, doc: LocatedDoc) -> None:
             all_blocs,
             ("outcomes", "bruegel_group") if isinstance(bg, str) else ("outcomes", "bruegel_group", j),
         )
+    guarantor = scenario.outcomes.guarantor
+    if guarantor and guarantor not in codes:
+        raise doc.error(f"unknown state '{guarantor}'{suggest(guarantor, codes)}", ("outcomes", "guarantor"))
+    alliance = scenario.outcomes.reference_alliance
+    if alliance and alliance not in all_blocs:
+        raise doc.error(f"unknown bloc '{alliance}'{suggest(alliance, all_blocs)}", ("outcomes", "reference_alliance"))
 
 
 def _check_one(doc: LocatedDoc, value: str, codes: list[str], groups: dict, blocs: dict, loc: tuple) -> None:
