@@ -69,7 +69,7 @@ shocks:
   - {name: rearm, type: spending, target: BALTIC, factor: 1.5, at: 2}
   - {name: war_budget, type: spending, target: POL, pct_gdp: 6.0, window: [4, 10]}
   - {name: mobilise, type: mobilisation, target: [FIN, EST], factor: 1.3, probability: 0.05, repeat: true}
-  - {name: attack, type: attack, attacker: RUS, target: [EST, LVA], severity: 2.0, probability: 0.08}
+  - {name: attack, type: attack, attacker: RUS, target: [EST, LVA], severity: 2.0, war: true, probability: 0.08}
   - {name: fear, type: threat, target: EUROPE, factor: 1.1, at: 5}
   - {name: gov, type: government, target: [HUN, SVK], us_attitude: 0.3, eu_attitude: -0.4, neutrality: 0.2,
      affinity: {UKR: -0.5, RUS: 0.4}, window: [1, 12]}

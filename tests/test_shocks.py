@@ -172,3 +172,25 @@ def test_every_shock_type_has_a_handler_and_an_event_text():
     from simulator.scenario.language import SHOCK_TYPES
 
     assert set(phases.SHOCK_HANDLERS) == set(reference._SHOCKS) == set(shocks._TEXTS) == set(SHOCK_TYPES)
+
+
+def test_an_attack_that_starts_a_war_gives_combat_experience():
+    """attack with war: true makes attacker and targets combat-experienced from then on (power quality)."""
+    import numpy as np
+
+    from simulator.engine.model import AllianceModel
+    from simulator.scenario.language import load_scenario_text
+
+    def run(war: bool) -> AllianceModel:
+        text = (
+            "name: w\ndescription: a war starts\nworld: {as_of: 2008Q2}\nsteps: 4\nseed: 1\nshocks:\n"
+            f"  - {{type: attack, attacker: RUS, target: GEO, severity: 1.5, war: {str(war).lower()}, at: 1}}\n"
+        )
+        return AllianceModel(load_scenario_text(text, "w.yaml"), np.arange(3)).run()
+
+    calm, war = run(False), run(True)
+    geo = calm.world.index("GEO")
+    assert not calm.world.combat[geo] and (calm.state.combat[:, geo] == 0).all()
+    assert (war.state.combat[:, geo] == 1).all()
+    # Georgia's power rises by the combat quality bonus, nothing else differs at the same draws
+    assert (war.state.power[:, geo] > calm.state.power[:, geo]).all()

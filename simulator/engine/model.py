@@ -46,6 +46,7 @@ class EnsembleState:
     standing: np.ndarray  # (R,S,B) bool: applications standing until decided or withdrawn
     pending: np.ndarray  # (R,S,B) int: quarters each standing application has waited
     threat_prev: np.ndarray  # (R,S) perceived threat at the previous quarter's choices (crisis revision)
+    combat: np.ndarray  # (R,S) float 0/1: combat experience (the world's, and wars started by attack shocks)
     # derived each step
     power: np.ndarray = field(default=None)  # (R,S)
     threat: np.ndarray = field(default=None)  # (R,S)
@@ -229,6 +230,7 @@ class AllianceModel(mesa.Model):
             standing=np.broadcast_to(w.applications0, (R, S, B)).copy(),
             pending=np.broadcast_to(w.pending0, (R, S, B)).copy(),
             threat_prev=np.zeros((R, S)),
+            combat=np.broadcast_to(w.combat.astype(np.float64), (R, S)).copy(),
         )
 
     def refresh_threat_weights(self) -> None:

@@ -132,6 +132,8 @@ def _attack(m, c, r: np.ndarray, t: int) -> None:
     a, targets, severity = c.attacker, c.targets, c.spec.severity
     st, w, p = m.state, m.world, m.params
     S = w.n_states
+    if c.spec.war:  # a war starts: both sides gain combat experience (power quality from the next power phase)
+        st.combat[np.ix_(r, [a, *targets])] = 1.0
 
     def near(x: int) -> np.ndarray:  # (n, S): nearness of every state to x
         return np.broadcast_to(m.decay[None, :, x] if m.decay.ndim == 2 else m.decay[r, :, x], (len(r), S))
@@ -211,7 +213,7 @@ def spending(m, t: int) -> None:
 def power(m, t: int) -> None:
     st, w, p = m.state, m.world, m.params
     n, fixed = m.norms, m.shares
-    quality = 1.0 + p["combat_quality"][:, None] * w.combat[None, :]
+    quality = 1.0 + p["combat_quality"][:, None] * st.combat
     weights = tuple(p[k][:, None] for k in ("w_capital", "w_personnel", "w_equipment", "w_economy", "w_population"))
     rw = p["reserve_weight"][:, None]
     st.power = pw.composite_power(

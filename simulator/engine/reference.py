@@ -719,6 +719,9 @@ def _threat(m: ReferenceModel, c: CompiledShock, t: int) -> None:
 
 def _attack(m: ReferenceModel, c: CompiledShock, t: int) -> None:
     m._attack(c.attacker, m.shock_targets(c), c.spec.severity)
+    if c.spec.war:  # a war starts: both sides gain combat experience
+        for x in [m.states[c.attacker], *m.shock_targets(c)]:
+            x.combat = 1.0
 
 
 def _government(m: ReferenceModel, c: CompiledShock, t: int) -> None:

@@ -328,6 +328,10 @@ class Attack(_Shock):
     attacker: str
     target: Target
     severity: float = Field(1.0, gt=0, le=10)
+    war: bool = Field(
+        False,
+        description="a war starts: attacker and targets gain combat experience from this step (power quality bonus)",
+    )
 
 
 class Threat(_Shock):

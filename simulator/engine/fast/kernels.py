@@ -209,7 +209,7 @@ def power(
         total_w = wk[r] + wp[r] + we[r] + wy[r] + wn[r]
         pers_total = n_active + rw * n_reserve
         for i in range(S):
-            quality = 1.0 + combat_quality[r] * combat[i]
+            quality = 1.0 + combat_quality[r] * combat[r, i]
             pers = active_k[i] + rw * reserve_k[i]
             composite = (
                 wk[r] * (capital[r, i] / capital_norm)

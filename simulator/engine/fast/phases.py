@@ -34,7 +34,6 @@ class Context:
         self.tally = np.zeros(2, dtype=np.int64)  # choices needed, and settled by the filter
         self.threat_nz: tuple | None = None
         self.founded: np.ndarray | None = None  # (R,B) bool: blocs founded this step (founding, read by commit)
-        self.combat = w.combat.astype(np.float64)
         self.eligible = np.ascontiguousarray(w.eligible)
         self.open_blocs = np.flatnonzero(w.dynamic).astype(np.int64)
         self.no_veto = np.zeros((1, 1, 1, 1), dtype=bool)
@@ -119,7 +118,7 @@ def power(m, t: int) -> None:
     p = m.params
     out = c.buffer("power", st.capital.shape)
     k.power(
-        st.capital, st.mobilisation, n.quarterly_spend, p["capital_depreciation"], c.combat, p["combat_quality"],
+        st.capital, st.mobilisation, n.quarterly_spend, p["capital_depreciation"], st.combat, p["combat_quality"],
         w.active_k, w.reserve_k, p["reserve_weight"], n.active, n.reserve, fixed.equipment, fixed.gdp, fixed.population,
         p["w_capital"], p["w_personnel"], p["w_equipment"], p["w_economy"], p["w_population"], out,
     )  # fmt: skip
