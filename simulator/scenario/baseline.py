@@ -15,7 +15,8 @@ from simulator.errors import InputError, suggest
 from simulator.scenario.language import BlocSpec, Scenario
 from simulator.scenario.yamlio import LocatedDoc, load_yaml_text, pydantic_errors
 
-NUMERIC = [
+#: the capability columns of states.csv (data/history/capabilities.csv gives them by year)
+CAPABILITIES = [
     "milex_usd_m",
     "milex_pct_gdp",
     "gdp_usd_bn",
@@ -25,6 +26,9 @@ NUMERIC = [
     "nuclear_warheads",
     "tanks",
     "combat_aircraft",
+]
+NUMERIC = [
+    *CAPABILITIES,
     "capital_lat",
     "capital_lon",
     "democracy",

@@ -26,23 +26,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from simulator.scenario.baseline import Baseline, RelationsFile, load_baseline, read_data
+from simulator.scenario.baseline import CAPABILITIES, Baseline, RelationsFile, load_baseline, read_data
 
 FIRST_QUARTER = "2005Q1"
 LAST_DATA_YEAR = 2025  # the newest year of capabilities.csv (= states.csv)
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
-#: capability columns of states.csv that history gives by year
-CAPABILITIES = [
-    "milex_usd_m",
-    "milex_pct_gdp",
-    "gdp_usd_bn",
-    "population_m",
-    "active_personnel_k",
-    "reserve_personnel_k",
-    "nuclear_warheads",
-    "tanks",
-    "combat_aircraft",
-]
 DATED_BLOCS = ("NATO", "EU", "JEF", "CWILL", "UNION")
 
 
