@@ -258,10 +258,14 @@ def start_anchor(m) -> tuple[np.ndarray, np.ndarray]:
     """(R,S,B) x 2 the status quo the start reveals (mechanisms.choice.status_quo_anchor), after refresh_power."""
     st, w, p = m.state, m.world, m.params
     R, S, B = st.member.shape
-    rr = np.repeat(np.arange(R), S)
-    ii = np.tile(np.arange(S), R)
+    # At the start every replicate has the same state; only its parameter draws differ. When no
+    # parameter varies, one replicate's utilities are every replicate's (same inputs, same floats).
+    rows = 1 if all((v == v[0]).all() for v in p.values()) else R
+    rr = np.repeat(np.arange(rows), S)
+    ii = np.tile(np.arange(S), rows)
     u0 = utilities_at(st.view, rr, rr, ii, state_view(m), p, w.mutual_defence, w.spending_norm, w.own_nuclear)
-    return ch.status_quo_anchor(u0.reshape(R, S, B), st.member, st.active, p["switch_cost"])
+    u0 = np.broadcast_to(u0.reshape(rows, S, B), (R, S, B))
+    return ch.status_quo_anchor(u0, st.member, st.active, p["switch_cost"])
 
 
 def state_view(m) -> StateView:

@@ -133,7 +133,7 @@ class Timeline:
         """The membership events of step ``t``: ``before`` is the (R,S,B) membership at its start."""
         after = st.member
         none = np.zeros_like(after)
-        voted = st.voting if getattr(st, "voting", None) is not None else st.applying
+        voted = st.voting if st.voting is not None else st.applying
         arrays = [a if a is not None else none for a in (st.applying, st.admitted, st.leaving, st.founders, voted)]
         size = max(1024, 2 * int(np.count_nonzero(arrays[0])) + 2 * int(np.count_nonzero(after != before)) + 64)
         while True:

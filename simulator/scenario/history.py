@@ -179,6 +179,7 @@ def dated_states(day: dt.date, base: Baseline, h: History) -> tuple[pd.DataFrame
             df[col] = year
     prov = h.provenance[h.provenance["year"] == year][["iso3", "field", "origin", "source_id"]].copy()
     notes = []
+    nato_now, eu_now = set(members_on(day, "NATO", h)), set(members_on(day, "EU", h))
     for code in df.index:
         for flag in ("combat_experience", "neutral_tradition"):
             value = flag_on(day, code, flag, h)
@@ -191,13 +192,13 @@ def dated_states(day: dt.date, base: Baseline, h: History) -> tuple[pd.DataFrame
                 df.loc[code, col] = round((pct - 50.0) / 50.0, 4)
                 notes.append((code, col, "dated", f"opinion.csv {measure}"))
         support = _latest_poll(h, code, "nato_membership_support_pct", day)
-        if support is not None and not _member_of(h, code, "NATO", day):
+        if support is not None and code not in nato_now:
             df.loc[code, "neutrality"] = round(1.0 - support / 100.0, 4)
             notes.append((code, "neutrality", "dated", "opinion.csv nato_membership_support_pct"))
-        nato = [d for d in h.memberships.query("state == @code and bloc == 'NATO' and event == 'joined'")["date"]]
-        eu = [d for d in h.memberships.query("state == @code and bloc == 'EU' and event == 'joined'")["date"]]
-        df.loc[code, "nato_member"] = str(nato[0].year) if nato and nato[0] <= day else "no"
-        df.loc[code, "eu_member"] = str(eu[0].year) if eu and eu[0] <= day and _member_of(h, code, "EU", day) else "no"
+        for bloc, now, col in (("NATO", nato_now, "nato_member"), ("EU", eu_now, "eu_member")):
+            m = h.memberships
+            joined = m.loc[(m["state"] == code) & (m["bloc"] == bloc) & (m["event"] == "joined"), "date"]
+            df.loc[code, col] = str(min(joined).year) if code in now else "no"
         df.loc[code, "eu_candidate"] = status_on(day, code, "EU", h) in (
             "candidate",
             "negotiations_opened",
@@ -222,10 +223,6 @@ def norm_on(day: dt.date, bloc: str) -> float | None:
         if b == bloc and since <= day and (until is None or day < until):
             return float(value)
     return None
-
-
-def _member_of(h: History, state: str, bloc: str, day: dt.date) -> bool:
-    return state in members_on(day, bloc, h)
 
 
 def dated_relations(relations: RelationsFile, day: dt.date | None) -> RelationsFile:
@@ -300,8 +297,8 @@ def load_source_titles() -> dict[str, str]:
     return out
 
 
-#: events after which an application stands (EU candidate status and opened negotiations keep it standing)
-STANDING_EVENTS = ("applied", "candidate", "negotiations_opened")
+#: events that end an application (candidate status and opened negotiations keep it standing)
+APPLICATION_ENDS = ("joined", "withdrew_application", "suspended", "left")
 
 
 def standing_applications_on(day: dt.date, history: History | None = None) -> dict[tuple[str, str], dt.date]:
@@ -318,10 +315,8 @@ def standing_applications_on(day: dt.date, history: History | None = None) -> di
         for event, date in zip(rows["event"], rows["date"], strict=True):
             if event == "applied":
                 applied = date
-            elif event in ("joined", "withdrew_application", "suspended", "left"):
+            elif event in APPLICATION_ENDS:
                 applied = None
-            elif event not in STANDING_EVENTS:
-                continue
         if applied is not None:
             out[(str(state), str(bloc))] = applied
     return out
