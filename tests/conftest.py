@@ -48,7 +48,8 @@ blocs:
       integration: 0.2
       integration_growth: 0.05
       integration_max: 0.8
-      eligible: [NORDIC, BALTIC, POL, DEU, GBR, NLD]
+      admits_disputed: false
+      eligible: [NORDIC, BALTIC, POL, DEU, GBR, NLD, UKR, MDA]
       founding: {min_founders: 2, min_power_share: 0.1}
 parameters:
   revision_rate: {dist: uniform, low: 0.3, high: 0.6}
@@ -78,6 +79,7 @@ shocks:
   - {name: tur_lift, type: veto, target: TUR, bloc: CWILL, lift: true, window: [6, 14]}
   - {name: integ, type: integration, bloc: NATO, change: -0.2, at: 4}
   - {name: edu_integ, type: integration, bloc: EDU, change: 0.1, probability: 0.1, repeat: true}
+  - {name: peace, type: settlement, target: [UKR, MDA], window: [4, 12]}
 """
 
 # The cases of the exactness tests: every shipped scenario and the stress scenario.

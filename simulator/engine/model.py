@@ -47,6 +47,7 @@ class EnsembleState:
     pending: np.ndarray  # (R,S,B) int: quarters each standing application has waited
     threat_prev: np.ndarray  # (R,S) perceived threat at the previous quarter's choices (crisis revision)
     combat: np.ndarray  # (R,S) float 0/1: combat experience (the world's, and wars started by attack shocks)
+    disputed: np.ndarray  # (R,S) bool: an unresolved territorial conflict (the world's; attack war: true; settlement)
     # derived each step
     power: np.ndarray = field(default=None)  # (R,S)
     threat: np.ndarray = field(default=None)  # (R,S)
@@ -231,6 +232,7 @@ class AllianceModel(mesa.Model):
             pending=np.broadcast_to(w.pending0, (R, S, B)).copy(),
             threat_prev=np.zeros((R, S)),
             combat=np.broadcast_to(w.combat.astype(np.float64), (R, S)).copy(),
+            disputed=np.broadcast_to(w.disputed, (R, S)).copy(),
         )
 
     def refresh_threat_weights(self) -> None:

@@ -122,6 +122,10 @@ def _veto(m, c, r: np.ndarray, t: int) -> None:
     st.veto[np.ix_(r, [c.bloc], c.targets, against)] = not c.spec.lift
 
 
+def _settlement(m, c, r: np.ndarray, t: int) -> None:
+    m.state.disputed[np.ix_(r, c.targets)] = False
+
+
 def _integration(m, c, r: np.ndarray, t: int) -> None:
     st = m.state
     st.integration[r, c.bloc] = np.clip(st.integration[r, c.bloc] + c.spec.change, 0.0, 1.0)
@@ -134,6 +138,7 @@ def _attack(m, c, r: np.ndarray, t: int) -> None:
     S = w.n_states
     if c.spec.war:  # a war starts: both sides gain combat experience (power quality from the next power phase)
         st.combat[np.ix_(r, [a, *targets])] = 1.0
+        st.disputed[np.ix_(r, targets)] = True  # and the targets a territorial conflict, until a settlement
 
     def near(x: int) -> np.ndarray:  # (n, S): nearness of every state to x
         return np.broadcast_to(m.decay[None, :, x] if m.decay.ndim == 2 else m.decay[r, :, x], (len(r), S))
@@ -165,6 +170,7 @@ SHOCK_HANDLERS: dict[str, Callable] = {
     "withdraw": _leave, "expel": _leave, "join": _join, "found": _found, "commitment": _commitment,
     "relation": _relation, "spending": _spending, "mobilisation": _mobilisation, "threat": _threat,
     "attack": _attack, "government": _government, "veto": _veto, "integration": _integration,
+    "settlement": _settlement,
 }  # fmt: skip
 
 
@@ -315,7 +321,8 @@ def _choose(m, t: int, rr: np.ndarray, ii: np.ndarray, open_blocs: list[int]) ->
         val = (u[:, b] - anchor) + noise
         st.leaving[rr, ii, b] = act & mem & (val < 0.0)
         if w.admission[b] != adm.CLOSED:
-            st.applying[rr, ii, b] = act & ~mem & ~st.barred[rr, ii, b] & w.eligible[ii, b] & (val > 0.0)
+            shut = st.barred[rr, ii, b] | (st.disputed[rr, ii] & ~w.admits_disputed[b])
+            st.applying[rr, ii, b] = act & ~mem & ~shut & w.eligible[ii, b] & (val > 0.0)
 
 
 # ------------------------------------------------------------------ 7. admission
@@ -353,15 +360,17 @@ def admission(m, t: int) -> None:
             p["qmv_states"][rr],
             p["qmv_power"][rr],
         )
-        # a declared veto (veto shock) blocks the admission whatever the rule
-        ok = np.broadcast_to(ok, rr.shape) & ~(vetoed & voters).any(axis=1)
+        # a declared veto (veto shock) blocks the admission whatever the rule; so does a territorial
+        # conflict of the applicant where the bloc's rule excludes it (admits_disputed: false)
+        disputed = st.disputed[rr, aa] & ~w.admits_disputed[b]
+        ok = np.broadcast_to(ok, rr.shape) & ~(vetoed & voters).any(axis=1) & ~disputed
         st.admitted[rr[ok], aa[ok], b] = True
         if m.record_events:
             for k in range(len(rr)):
                 who, bloc = w.codes[aa[k]], w.bloc_codes[b]
                 if not ok[k]:
-                    no = np.flatnonzero(voters[k] & ~yes[k])
-                    names = ",".join(w.codes[j] for j in no) or "the rule"
+                    no = [w.codes[j] for j in np.flatnonzero(voters[k] & ~yes[k])]
+                    names = ",".join(no + (["territorial conflict"] if disputed[k] else [])) or "the rule"
                     m.events.append(
                         (
                             int(m.replicates[rr[k]]),

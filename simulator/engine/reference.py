@@ -102,6 +102,7 @@ class ReferenceBloc:
         self.eligible = [bool(e) for e in world.eligible[:, b]]
         self.dynamic = bool(world.dynamic[b])
         self.accession_quarters = int(world.accession_quarters[b])
+        self.admits_disputed = bool(world.admits_disputed[b])
         self.min_founders = int(world.min_founders[b])
         self.min_power_share = float(world.min_power_share[b])
         self.active = bool(world.active0[b])
@@ -126,6 +127,7 @@ class ReferenceState(mesa.Agent):
         self.tanks = float(world.tanks[i])
         self.aircraft = float(world.aircraft[i])
         self.combat = 1.0 if world.combat[i] else 0.0
+        self.disputed = bool(world.disputed[i])  # an unresolved territorial conflict
         self.own_nuclear = bool(world.own_nuclear[i])
         self.eu_member = bool(world.eu_member[i])
         # memberships
@@ -314,7 +316,8 @@ class ReferenceState(mesa.Agent):
                 if self.member[b]:
                     self.leaving[b] = value < 0.0
                 elif bloc.admission != CLOSED and not self.barred[b] and bloc.eligible[self.index]:
-                    self.applying[b] = value > 0.0
+                    # a state with a territorial conflict does not apply to a bloc that would not admit it
+                    self.applying[b] = value > 0.0 and (bloc.admits_disputed or not self.disputed)
         # my applications stand until decided; reconsidering without applying again withdraws them
         for bloc in m.blocs:
             b = bloc.index
@@ -546,10 +549,14 @@ class ReferenceModel(mesa.Model):
                 yes = {s.index: s.votes_for(bloc, applicant) for s in voters}
                 # a declared veto (veto shock) blocks the admission whatever the rule
                 ok = self._decide(bloc, voters, yes) and not any(s.vetoes_declared(bloc, applicant) for s in voters)
+                # nor is a state with a territorial conflict admitted by a bloc whose rule excludes it
+                disputed = applicant.disputed and not bloc.admits_disputed
+                ok = ok and not disputed
                 if ok:
                     applicant.admitted[b] = True
                 else:
-                    names = ",".join(s.code for s in voters if not yes[s.index]) or "the rule"
+                    no = [s.code for s in voters if not yes[s.index]] + (["territorial conflict"] if disputed else [])
+                    names = ",".join(no) or "the rule"
                     self.log(t, "veto", f"{names} block {applicant.code}'s application to {bloc.code}")
 
     def _decide(self, bloc: ReferenceBloc, voters: list[ReferenceState], yes: dict[int, bool]) -> bool:
@@ -722,6 +729,13 @@ def _attack(m: ReferenceModel, c: CompiledShock, t: int) -> None:
     if c.spec.war:  # a war starts: both sides gain combat experience
         for x in [m.states[c.attacker], *m.shock_targets(c)]:
             x.combat = 1.0
+        for x in m.shock_targets(c):
+            x.disputed = True
+
+
+def _settlement(m: ReferenceModel, c: CompiledShock, t: int) -> None:
+    for x in m.shock_targets(c):
+        x.disputed = False
 
 
 def _government(m: ReferenceModel, c: CompiledShock, t: int) -> None:
@@ -753,4 +767,5 @@ _SHOCKS = {
     "withdraw": _leave, "expel": _leave, "join": _join, "found": _found, "commitment": _commitment,
     "relation": _relation, "spending": _spending, "mobilisation": _mobilisation, "threat": _threat,
     "attack": _attack, "government": _government, "veto": _veto, "integration": _integration,
+    "settlement": _settlement,
 }  # fmt: skip

@@ -63,6 +63,7 @@ _TEXTS: dict[str, Callable[[Any, _Names], str]] = {
         f"{n.targets} {'lift veto on' if s.lift else 'veto'} {n.others or 'all applicants'} for {n.bloc}"
     ),
     "integration": lambda s, n: f"{n.bloc} integration {s.change:+g}",
+    "settlement": lambda s, n: f"territorial conflict of {n.targets} settled",
 }
 
 

@@ -304,8 +304,10 @@ APPLICATION_ENDS = ("joined", "withdrew_application", "suspended", "left")
 def standing_applications_on(day: dt.date, history: History | None = None) -> dict[tuple[str, str], dt.date]:
     """(state, bloc) -> date of application, for applications standing on ``day``.
 
-    An application stands from its ``applied`` event until the state joins, withdraws it, or its
-    talks are suspended (``suspended``: Türkiye's EU talks since 2018, Georgia's since 2024).
+    An application stands from its ``applied`` event (or, where there was none, from a ``candidate``
+    event: a NATO invitation, the members' unanimous decision to start accession talks with Albania,
+    Croatia, Montenegro or North Macedonia, which never applied by letter) until the state joins,
+    withdraws it, or its talks are suspended (``suspended``: Türkiye's EU talks since 2018, Georgia's since 2024).
     """
     h = history or load_history()
     m = h.memberships[h.memberships["date"] <= day].sort_values("date", kind="stable")
@@ -313,8 +315,8 @@ def standing_applications_on(day: dt.date, history: History | None = None) -> di
     for (state, bloc), rows in m.groupby(["state", "bloc"], sort=True):
         applied = None
         for event, date in zip(rows["event"], rows["date"], strict=True):
-            if event == "applied":
-                applied = date
+            if event == "applied" or (event == "candidate" and applied is None):
+                applied = date  # a NATO invitation (candidate) with no formal application stands from its date
             elif event in APPLICATION_ENDS:
                 applied = None
         if applied is not None:

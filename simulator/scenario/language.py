@@ -190,6 +190,10 @@ class BlocSpec(_Strict):
         le=200,
         description="quarters an application stands (negotiation, ratification) before a vote can admit",
     )
+    admits_disputed: bool = Field(
+        True,
+        description="false: a state with an unresolved territorial conflict is not admitted, and does not apply",
+    )
     founding: Founding | None = None
     description: str = ""
     sources: list[str] = Field(default_factory=list)
@@ -219,6 +223,7 @@ class BlocChange(_Strict):
     eligible: list[str] | None = None
     dynamic: bool | None = None
     accession_quarters: int | None = Field(None, ge=0, le=200)
+    admits_disputed: bool | None = None
     founding: Founding | None = None
     description: str | None = None
 
@@ -330,7 +335,8 @@ class Attack(_Shock):
     severity: float = Field(1.0, gt=0, le=10)
     war: bool = Field(
         False,
-        description="a war starts: attacker and targets gain combat experience from this step (power quality bonus)",
+        description="a war starts: attacker and targets gain combat experience from this step (power quality bonus), "
+        "and the targets have a territorial conflict until a settlement shock",
     )
 
 
@@ -363,6 +369,11 @@ class Integration(_Shock):
     change: float = Field(ge=-1, le=1)
 
 
+class Settlement(_Shock):
+    type: Literal["settlement"]
+    target: Target = Field(description="states whose territorial conflict is settled (or set aside by the blocs)")
+
+
 ShockModel = (
     Withdraw
     | Join
@@ -377,6 +388,7 @@ ShockModel = (
     | Government
     | Veto
     | Integration
+    | Settlement
 )
 Shock = Annotated[ShockModel, Field(discriminator="type")]
 SHOCK_MODELS = _by_tag(ShockModel, "type")  # "withdraw" -> Withdraw, ...

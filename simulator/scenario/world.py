@@ -35,6 +35,7 @@ class World:
     lon: np.ndarray
     democracy: np.ndarray
     combat: np.ndarray  # bool
+    disputed: np.ndarray  # bool: an unresolved territorial conflict (state_flags.csv territorial_conflict)
     own_nuclear: np.ndarray  # bool
     us_attitude: np.ndarray
     eu_attitude: np.ndarray
@@ -58,6 +59,7 @@ class World:
     eligible: np.ndarray  # (S, B) bool
     dynamic: np.ndarray  # (B,) bool
     accession_quarters: np.ndarray  # (B,) int: quarters an application stands before a vote can admit
+    admits_disputed: np.ndarray  # (B,) bool: false: a state with a territorial conflict is not admitted
     applications0: np.ndarray  # (S, B) bool: applications standing at the start (data/history/memberships.csv)
     pending0: np.ndarray  # (S, B) int: quarters each has stood by then
     min_founders: np.ndarray  # (B,) int, 0 = not foundable
@@ -202,6 +204,7 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
         lon=lon,
         democracy=f("democracy"),
         combat=df["combat_experience"].astype(bool).to_numpy(),
+        disputed=disputed_at_start(codes, base),
         own_nuclear=f("nuclear_warheads") > 0,
         us_attitude=f("us_attitude"),
         eu_attitude=f("eu_attitude"),
@@ -224,6 +227,7 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
         eligible=eligible,
         dynamic=np.array([s.dynamic for s in specs], dtype=bool),
         accession_quarters=np.array([s.accession_quarters for s in specs], dtype=np.int64),
+        admits_disputed=np.array([s.admits_disputed for s in specs], dtype=bool),
         applications0=np.zeros((S, B), dtype=bool),
         pending0=np.zeros((S, B), dtype=np.int64),
         min_founders=np.array([s.founding.min_founders if s.founding else 0 for s in specs], dtype=np.int64),
@@ -273,6 +277,18 @@ def _names_to_idx(name: str, idx: dict[str, int], groups: dict[str, np.ndarray])
     if name in groups:
         return list(groups[name])
     return []
+
+
+def disputed_at_start(codes: list[str], base: Baseline) -> np.ndarray:
+    """(S,) the states with an unresolved territorial conflict on the world's date (today's: 1 Jan 2026).
+
+    From the ``territorial_conflict`` rows of data/history/state_flags.csv; states outside the data
+    (``world.add_states``) have none.
+    """
+    from simulator.scenario.history import flag_on, quarter_start
+
+    day = quarter_start(base.as_of) if base.as_of else quarter_start("2026Q1")
+    return np.array([bool(flag_on(day, c, "territorial_conflict")) for c in codes], dtype=bool)
 
 
 def standing_at_start(world: World, base: Baseline) -> tuple[np.ndarray, np.ndarray]:

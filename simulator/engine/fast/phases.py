@@ -195,8 +195,13 @@ def _choose(m, t: int, c, p_rev: np.ndarray) -> None:
     v = st.view
     aff, arow, _, lo, hi = _affinities(m)
     revise = m.streams.replicate_keys("revise")
+    # a state with a territorial conflict does not apply to a bloc that would not admit it: for new
+    # applications it is barred (standing ones are kept by update_applications, which reads st.barred)
+    shut = st.barred
+    if not w.admits_disputed.all() and st.disputed.any():
+        shut = st.barred | (st.disputed[:, :, None] & ~w.admits_disputed[None, None, :])
     k.choices(
-        revise, p_rev, t, ob, st.member, st.active, st.barred, c.eligible, w.admission,
+        revise, p_rev, t, ob, st.member, st.active, shut, c.eligible, w.admission,
         v.contrib, v.raw, v.loss, v.umbrella, v.us_share, v.eu_share, v.tbar, w.mutual_defence, p["overlap_value"],
         w.spending_norm, w.own_nuclear, aff, arow, lo, hi, st.power, st.threat, st.share, st.us_attitude,
         st.eu_attitude, st.neutrality, p["csf_exponent"], keys, p["w_security"], p["w_nuclear"], p["w_affinity"],
@@ -222,6 +227,8 @@ def admission(m, t: int) -> None:
         p["qmv_states"], p["qmv_power"], st.admitted,
         ch.bargaining(st.pending, p["bargain_rate"][:, None, None], p["bargain_max"][:, None, None]),
     )  # fmt: skip
+    if not w.admits_disputed.all() and st.disputed.any():  # nor is it admitted (phases.admission)
+        st.admitted &= ~(st.disputed[:, :, None] & ~w.admits_disputed[None, None, :])
 
 
 # ------------------------------------------------------------------ 8. founding

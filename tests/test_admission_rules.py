@@ -1,0 +1,69 @@
+"""Territorial conflicts and invitations (docs/MODEL.md "Admission"; docs/VALIDATION.md second revision)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator.engine.model import AllianceModel
+from simulator.engine.timeline import KIND_CODE
+from simulator.scenario.language import load_scenario_text
+from simulator.scenario.world import build_world
+
+
+def text(extra: str = "", as_of: str | None = None, steps: int = 12) -> str:
+    world = f"world:\n  as_of: {as_of}\n" if as_of else ""
+    return f"name: t\ndescription: rules\nsteps: {steps}\nseed: 11\n{world}{extra}"
+
+
+def world(as_of: str | None = None):
+    return build_world(load_scenario_text(text(as_of=as_of), "t.yaml"))
+
+
+def test_territorial_conflicts_by_date():
+    now, y2013, y2021 = world(), world("2013Q4"), world("2021Q4")
+    for code in ("UKR", "GEO", "MDA", "CYP", "SRB"):
+        assert now.disputed[now.index(code)], code
+    assert not y2013.disputed[y2013.index("UKR")] and y2021.disputed[y2021.index("UKR")]
+    assert not now.disputed[now.index("FIN")] and not now.disputed[now.index("POL")]
+    assert not now.admits_disputed[now.bloc_index("NATO")] and now.admits_disputed[now.bloc_index("EU")]
+
+
+def test_an_invitation_is_a_standing_application():
+    before, after = world("2015Q4"), world("2016Q1")  # Montenegro invited on 2 Dec 2015
+    nato = before.bloc_index("NATO")
+    assert not before.applications0[before.index("MNE"), nato]
+    assert after.applications0[after.index("MNE"), nato]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_nato_does_not_admit_a_state_at_war_until_a_settlement(backend):
+    """Ukraine's application of 2022 stands in the 2026 world: never admitted while the war is unresolved."""
+    plain = load_scenario_text(text(), "t.yaml")
+    m = AllianceModel(plain, np.arange(200), backend=backend).run()
+    ukr, nato = m.world.index("UKR"), m.world.bloc_index("NATO")
+    assert m.world.applications0[ukr, nato]
+    assert not m.state.member[:, ukr, nato].any()
+    settled = load_scenario_text(text("shocks:\n  - {name: peace, type: settlement, target: UKR, at: 0}\n"), "t.yaml")
+    s = AllianceModel(settled, np.arange(200), backend=backend).run()
+    assert s.state.member[:, ukr, nato].mean() > 0.05  # the votes decide again
+
+
+@pytest.mark.parametrize("war", [False, True])
+def test_a_war_stops_new_applications_to_nato(war):
+    """Crimea 2014: an attack that starts a war gives the target a territorial conflict; it does not apply."""
+    shock = (
+        "shocks:\n  - {name: crimea, type: attack, attacker: RUS, target: UKR, severity: 1.5, "
+        f"war: {str(war).lower()}, at: 0}}\n"
+    )
+    sc = load_scenario_text(text(shock, as_of="2014Q1", steps=8), "t.yaml")
+    m = AllianceModel(sc, np.arange(300), record_timeline=True).run()
+    ev = m.timeline.event_array()
+    ukr, nato = m.world.index("UKR"), m.world.bloc_index("NATO")
+    applied = ev[(ev[:, 2] == ukr) & (ev[:, 3] == nato) & (ev[:, 4] == KIND_CODE["applied"])]
+    share = len(np.unique(applied[:, 0])) / 300
+    if war:
+        assert share == 0.0
+    else:
+        assert share > 0.2  # the same attack without the territorial conflict: Ukraine applies
+    assert m.state.disputed[:, ukr].all() == war
