@@ -40,7 +40,15 @@ BackendOption = Annotated[
 
 def _register() -> None:
     # Import for side effects: each module adds its commands to ``app``.
-    from simulator.cli import analysis_cmds, backtest_cmds, data_cmds, landscape_cmds, run_cmds, sweep_cmds  # noqa: F401
+    from simulator.cli import (  # noqa: F401
+        analysis_cmds,
+        backtest_cmds,
+        calibrate_cmds,
+        data_cmds,
+        landscape_cmds,
+        run_cmds,
+        sweep_cmds,
+    )
 
 
 def main() -> None:

@@ -29,6 +29,10 @@ def backtest(
         Path | None, typer.Option("--out", "-o", help="backtest directory (default runs/backtest-TIMESTAMP)")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="replace the results in an existing --out")] = False,
+    posterior: Annotated[
+        Path | None,
+        typer.Option("--posterior", help="a `sim calibrate` directory: replicates draw their parameters from it"),
+    ] = None,
 ) -> None:
     """Run each episode, score its forecasts against the observed facts, and compare with naive forecasters."""
     from analysis.backtest import FACT_COLUMNS, fact_rows, overall_table, write_backtest_report
@@ -46,7 +50,14 @@ def backtest(
             task = bar.add_task(episode.name, total=n)
             return lambda k: bar.advance(task, k)
 
-        result = run_backtest(files, out, replicates=replicates, seed=seed, overwrite=force, on_episode=on_episode)
+        sample = None
+        if posterior is not None:
+            from simulator.runs.calibrate import load_posterior
+
+            sample = load_posterior(posterior)
+        result = run_backtest(
+            files, out, replicates=replicates, seed=seed, overwrite=force, on_episode=on_episode, posterior=sample
+        )
     written = write_backtest_report(result.out_dir)
     report, scores = result.report, result.scores
     for e in report["episodes"]:

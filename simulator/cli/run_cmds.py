@@ -92,6 +92,13 @@ def run(
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="draw figures into RUN_DIR/figures")] = True,
     force: Annotated[bool, typer.Option("--force", help="replace an existing run directory")] = False,
     backend: BackendOption = None,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(
+            "--posterior",
+            help="a `sim calibrate` directory: each replicate draws its parameters from its posterior sample",
+        ),
+    ] = None,
 ) -> None:
     """Run the Monte Carlo ensemble of a scenario; print the summary and write a run directory."""
     from simulator.runs.run import run_scenario
@@ -101,6 +108,10 @@ def run(
     if steps is not None:
         overrides.append(f"steps={steps}")
     scenario = load_scenario(scenario_file, overrides)
+    if posterior is not None:
+        from simulator.runs.calibrate import load_posterior
+
+        scenario = scenario.model_copy(update={"posterior": load_posterior(posterior)})
     n = replicates or scenario.replicates
     if out is None:
         out = Path("runs") / f"{scenario.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"

@@ -53,4 +53,21 @@ def sample_parameters(scenario: Scenario, streams: Streams) -> dict[str, np.ndar
         else:
             x = draw(value, streams.uniform(f"param:{name}", 0))
             out[name] = np.clip(x, spec.low, spec.high)
+    if scenario.posterior is not None:
+        sample = scenario.posterior
+        rows = np.asarray(sample.rows, dtype=float)
+        idx = posterior_rows(sample, streams)
+        for k, name in enumerate(sample.parameters):
+            out[name] = rows[idx, k]
     return out
+
+
+def posterior_rows(sample, streams: Streams) -> np.ndarray:
+    """(R,) the row of a ParameterSample each replicate takes (by its own stream, or by its index)."""
+    n = len(sample.rows)
+    if sample.assign == "replicate":
+        return (streams.replicates % np.uint64(n)).astype(np.int64)
+    w = np.asarray(sample.weights if sample.weights is not None else [1.0] * n, dtype=float)
+    cum = np.cumsum(w / w.sum())
+    cum[-1] = 1.0
+    return np.searchsorted(cum, streams.uniform("posterior", 0), side="right").clip(0, n - 1)

@@ -471,6 +471,7 @@ def run_backtest(
     seed: int | None = None,
     overwrite: bool = False,
     on_episode: Callable[[Episode, int], Callable[[int], None] | None] | None = None,
+    posterior=None,
 ) -> BacktestResult:
     """Run every episode into ``OUT/NAME``, score it, and write ``backtest.json`` and ``scores.parquet``.
 
@@ -481,11 +482,16 @@ def run_backtest(
         overwrite: replace existing episode runs and results in ``out_dir``.
         on_episode: called with (episode, replicates) before each run; may return a progress
             callback that receives the replicates finished after each block.
+        posterior: a ParameterSample (simulator.runs.calibrate.load_posterior) each replicate of
+            every episode draws its parameters from.
     """
     from simulator.runs.blocks import world_for
     from simulator.runs.run import run_scenario
 
     episodes = load_episodes(files)
+    if posterior is not None:
+        for e in episodes:
+            e.scenario = e.scenario.model_copy(update={"posterior": posterior})
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out '{out}' is a file, not a directory")
@@ -501,7 +507,12 @@ def run_backtest(
         world = world_for(e.scenario.model_copy(update={"replicates": n, "seed": s}))
         e.start_share = {c: float(world.share0[i]) for i, c in enumerate(world.codes)}
     frame, report = score_episodes(episodes)
-    report = {"replicates": replicates, "seed": seed, **report}
+    report = {
+        "replicates": replicates,
+        "seed": seed,
+        "posterior": posterior.source if posterior is not None else None,
+        **report,
+    }
     frame.to_parquet(out / "scores.parquet", index=False)
     write_json(out / "backtest.json", report)
     return BacktestResult(out, episodes, frame, report)

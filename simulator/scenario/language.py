@@ -415,6 +415,44 @@ class Outcomes(_Strict):
     )
 
 
+class ParameterSample(_Strict):
+    """A joint sample of model parameters, e.g. a calibration's posterior (``sim run --posterior``).
+
+    Each replicate takes one row: ``assign: draw`` draws the row by ``weights`` from the replicate's
+    own stream 'posterior' (so a replicate's parameters do not depend on how the work is split);
+    ``assign: replicate`` gives replicate r row ``r mod len(rows)`` (a calibration's particles).
+    The sampled parameters replace the scenario's values of the same parameters.
+    """
+
+    parameters: list[str] = Field(min_length=1)
+    rows: list[list[float]] = Field(min_length=1)
+    weights: list[float] | None = None
+    assign: Literal["draw", "replicate"] = "draw"
+    source: str = Field("", description="where the sample comes from (a calibration directory and its digest)")
+
+    @model_validator(mode="after")
+    def _shape(self) -> ParameterSample:
+        unknown = [p for p in self.parameters if p not in PARAMS]
+        if unknown:
+            raise ValueError(f"unknown parameter '{unknown[0]}'{suggest(unknown[0], PARAMS)}")
+        if len(set(self.parameters)) != len(self.parameters):
+            raise ValueError("a parameter is named twice")
+        k = len(self.parameters)
+        for i, row in enumerate(self.rows):
+            if len(row) != k:
+                raise ValueError(f"row {i} has {len(row)} values; {k} parameters are named")
+            for name, v in zip(self.parameters, row, strict=True):
+                spec = PARAMS[name]
+                if not spec.low <= v <= spec.high:
+                    raise ValueError(f"row {i}: {name} = {v} is outside {spec.low}..{spec.high}")
+        if self.weights is not None:
+            if len(self.weights) != len(self.rows):
+                raise ValueError(f"{len(self.weights)} weights for {len(self.rows)} rows")
+            if any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
+                raise ValueError("weights must be >= 0 with a positive sum")
+        return self
+
+
 class Scenario(_Strict):
     """A scenario file."""
 
@@ -432,6 +470,9 @@ class Scenario(_Strict):
     outcomes: Outcomes = Field(default_factory=Outcomes)
     observed: list[ObservedFact] = Field(
         default_factory=list, description="what really happened: dated, sourced facts a backtest scores against"
+    )
+    posterior: ParameterSample | None = Field(
+        None, description="a joint parameter sample each replicate draws from (sim run --posterior)"
     )
 
     @field_validator("start")
