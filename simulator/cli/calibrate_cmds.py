@@ -74,7 +74,10 @@ def calibrate(
     def say(text: str) -> None:
         err_console.print(escape(text), highlight=False)
 
+    from analysis.calibration import calibration_figures
+
     options = dict(
+        after_write=calibration_figures,
         particles=particles,
         replicates=replicates,
         generations=generations,

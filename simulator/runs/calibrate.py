@@ -32,7 +32,8 @@ gives the same posterior whatever the number of workers or the block size.
 
 Output directory: ``posterior.parquet`` (the last population: parameters, weight, distance),
 ``populations.parquet`` (every generation), ``calibration.json`` (settings, priors, per-generation
-tolerance, acceptance, effective sample size, posterior summaries) and ``figures/pairs.png``.
+tolerance, acceptance, effective sample size, posterior summaries) and, from the CLI,
+``figures/pairs.png`` (analysis.calibration).
 """
 
 from __future__ import annotations
@@ -412,50 +413,6 @@ def load_posterior(path: str | Path) -> ParameterSample:
         raise InputError(f"--posterior: {file}: {exc}") from None
 
 
-def pair_plot(pop: Generation, priors: list[Prior], path: Path, title: str) -> None:
-    """The posterior's marginals (diagonal, with the prior range and the default) and pairs (below it)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    k = len(priors)
-    fig, axes = plt.subplots(k, k, figsize=(2.6 * k + 1, 2.6 * k + 0.6), squeeze=False)
-    for i, pi in enumerate(priors):
-        for j, pj in enumerate(priors):
-            ax = axes[i][j]
-            if j > i:
-                ax.axis("off")
-                continue
-            if i == j:
-                ax.hist(pop.particles[:, i], bins=15, range=(pi.low, pi.high), weights=pop.weights, color="#4c72b0")
-                ax.axvline(PARAMS[pi.name].default, color="#c44e52", lw=1.2, ls="--", label="default")
-                ax.set_xlim(pi.low, pi.high)
-                ax.set_yticks([])
-            else:
-                ax.scatter(
-                    pop.particles[:, j],
-                    pop.particles[:, i],
-                    s=8 + 400 * pop.weights,
-                    alpha=0.5,
-                    color="#4c72b0",
-                    edgecolors="none",
-                )
-                ax.plot(PARAMS[pj.name].default, PARAMS[pi.name].default, "x", color="#c44e52", ms=7)
-                ax.set_xlim(pj.low, pj.high)
-                ax.set_ylim(pi.low, pi.high)
-            if i == k - 1:
-                ax.set_xlabel(pj.name)
-            if j == 0 and i > 0:
-                ax.set_ylabel(pi.name)
-    axes[0][0].legend(loc="upper right", fontsize=7, frameon=False)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-
-
 @dataclass
 class CalibrationResult:
     out_dir: Path
@@ -478,8 +435,13 @@ def run_calibration(
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
     episodes: list[tuple[str, Scenario]] | None = None,
+    after_write: Callable[[Path, list[Generation], list[Prior], dict], None] | None = None,
 ) -> CalibrationResult:
-    """Calibrate ``parameters`` on the episodes in ``files`` (or the given in-memory ``episodes``)."""
+    """Calibrate ``parameters`` on the episodes in ``files`` (or the given in-memory ``episodes``).
+
+    ``after_write(directory, populations, priors, report)`` is called before the directory is moved
+    into place (figures: analysis.calibration.pair_plot, which the CLI passes).
+    """
     from simulator.runs.backtest import load_episodes
     from simulator.runs.evaluators import make_evaluator
     from simulator.runs.results import write_json
@@ -554,13 +516,8 @@ def run_calibration(
         "posterior": summarise(post, priors),
     }
     write_json(tmp / "calibration.json", report)
-    pair_plot(
-        post,
-        priors,
-        tmp / "figures" / "pairs.png",
-        f"Posterior after {len(pops)} generations ({particles} particles, "
-        f"{replicates} replicates each; {', '.join(n for n, _ in episodes)})",
-    )
+    if after_write is not None:
+        after_write(tmp, pops, priors, report)
     if out.exists():  # an empty directory, or a calibration directory replaced with --force
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
         out.rename(old / out.name)
