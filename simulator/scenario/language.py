@@ -190,6 +190,13 @@ class BlocSpec(_Strict):
         le=200,
         description="quarters an application stands (negotiation, ratification) before a vote can admit",
     )
+    candidate_quarters: int | None = Field(
+        None,
+        ge=0,
+        le=200,
+        description="quarters after an application at which a 'candidate' event is recorded (a label only; "
+        "none if not given)",
+    )
     founding: Founding | None = None
     description: str = ""
     sources: list[str] = Field(default_factory=list)
@@ -219,6 +226,7 @@ class BlocChange(_Strict):
     eligible: list[str] | None = None
     dynamic: bool | None = None
     accession_quarters: int | None = Field(None, ge=0, le=200)
+    candidate_quarters: int | None = Field(None, ge=0, le=200)
     founding: Founding | None = None
     description: str | None = None
 
