@@ -274,7 +274,7 @@ def test_bloc_schema(states, groups, blocs_file):
     assert set(blocs) == {"NATO", "EU", "CWILL", "JEF", "UNION", "EDU"}
     assert blocs_file["adversary"] in blocs
     for name, bloc in blocs.items():
-        assert BLOC_KEYS <= set(bloc) <= BLOC_KEYS | {"accession_quarters", "admits_disputed"}, (
+        assert BLOC_KEYS <= set(bloc) <= BLOC_KEYS | {"accession_quarters", "admits_disputed", "candidate_quarters"}, (
             name,
             set(bloc) ^ BLOC_KEYS,
         )

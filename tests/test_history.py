@@ -192,6 +192,8 @@ def test_events_agree_with_replay(sim, invasion_run):
         mine = events[events.replicate == k][["step", "quarter", "state", "bloc", "event"]].astype(str)
         theirs = pd.DataFrame(timeline, columns=["step", "quarter", "state", "bloc", "event"]).astype(str)
         assert mine.reset_index(drop=True).equals(theirs.reset_index(drop=True))
+        voted_no = events[events.replicate == k].voted_no.map(list).tolist()
+        assert voted_no == [r["voted_no"] for r in timeline]
         # every join and exit the engine logged is in the timeline
         story = json.loads(res.out)["events"]
         joins = sum(e["kind"] == "join" for e in story)
@@ -203,6 +205,8 @@ def test_timeline_is_the_same_on_both_engine_paths():
     a = AllianceModel(sc, np.arange(30), backend="numpy", record_timeline=True).run()
     b = AllianceModel(sc, np.arange(30), backend="numba", record_timeline=True).run()
     assert np.array_equal(a.timeline.event_array(), b.timeline.event_array())
+    assert np.array_equal(a.timeline.no_vote_array(), b.timeline.no_vote_array())  # who voted no
+    assert np.array_equal(a.timeline.utility_hist, b.timeline.utility_hist)
     for k in a.timeline.hist:
         assert np.array_equal(a.timeline.hist[k], b.timeline.hist[k]), k
     plain = AllianceModel(sc, np.arange(30), backend="numba").run()

@@ -150,6 +150,13 @@ def _nan_none(o):
     raise TypeError(type(o))
 
 
+def rejection_text(row: dict) -> str:
+    """The replay line of a rejected application (a row of events.parquet)."""
+    no = ", ".join(row["voted_no"])
+    why = f"voted no: {no}" if no else "closed to new members"
+    return f"[dim]rejected[/] {row['state']}'s application to {row['bloc']} ({why})"
+
+
 @app.command("replay")
 def replay_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run directory written by sim run")],
@@ -184,14 +191,19 @@ def replay_cmd(
             )
         )
         return
-    # the engine's log, with each state's first application to each bloc from the timeline
-    lines = [(step, 1, f"[dim]{kind}[/] {text}") for _, step, kind, text in events]
+    # the engine's log, with each state's first application to each bloc, candidate status and the
+    # rejections (who voted no) from the timeline, the rows of events.parquet
+    lines = [(step, 1, f"[dim]{kind}[/] {text}") for _, step, kind, text in events if kind != "veto"]
     seen: set[tuple[str, str]] = set()
     for row in story.timeline:
         key = (row["state"], row["bloc"])
         if row["event"] == "applied" and key not in seen:
             seen.add(key)
             lines.append((row["step"], 0, f"[dim]apply[/] {row['state']} applies to join {row['bloc']} (first time)"))
+        elif row["event"] == "candidate":
+            lines.append((row["step"], 0, f"[dim]candidate[/] {row['state']} is a candidate for {row['bloc']}"))
+        elif row["event"] == "rejected":
+            lines.append((row["step"], 1, rejection_text(row)))
     t = Table(title=f"{scenario.name}, replicate {replicate} (seed {man['seed']})")
     t.add_column("Quarter")
     t.add_column("Event")

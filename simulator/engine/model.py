@@ -64,6 +64,9 @@ class EnsembleState:
     voting: np.ndarray = field(default=None)  # (R,S,B) bool: the applications voted on this step (admission)
     admitted: np.ndarray = field(default=None)  # (R,S,B) bool: applications accepted this step (admission)
     founders: np.ndarray = field(default=None)  # (R,S,B) bool: founding members this step (founding)
+    # (n, 4) int32 replicate row, applicant, bloc, voter: who voted no on each application rejected this
+    # step (admission; only when recording a timeline, else None)
+    no_votes: np.ndarray | None = field(default=None)
 
 
 class StateAgent(mesa.Agent):
@@ -188,7 +191,11 @@ class AllianceModel(mesa.Model):
         from simulator.engine.phases import start_anchor
 
         self.anchor_in, self.anchor_out = start_anchor(self)  # (R,S,B) the status quo the start reveals
-        self.timeline = Timeline(self.replicates, self.world.n_states, scenario.steps) if record_timeline else None
+        self.timeline = (
+            Timeline(self.replicates, self.world.n_states, scenario.steps, self.world.candidate_quarters)
+            if record_timeline
+            else None
+        )
         self._record(0)
 
     @property

@@ -288,10 +288,22 @@ def choices(m, t: int) -> None:
     st.leaving = np.zeros((R, S, B), dtype=bool)
     st.applying = np.zeros((R, S, B), dtype=bool)
     open_blocs = [b for b in range(B) if w.dynamic[b]]
+    if m.timeline is not None:  # recording only: every state's utility of every bloc (draws nothing)
+        m.timeline.record_utilities(t, all_utilities(m))
     rr, ii = np.nonzero(revise)
     if open_blocs and len(rr):
         _choose(m, t, rr, ii, open_blocs)
     update_applications(m)
+
+
+def all_utilities(m) -> np.ndarray:
+    """(R,S,B) U_ib of every state for every bloc, as the choices phase computes them (utilities_at)."""
+    st, w, p = m.state, m.world, m.params
+    R, S, B = st.member.shape
+    rr = np.repeat(np.arange(R), S)
+    ii = np.tile(np.arange(S), R)
+    u = utilities_at(st.view, rr, rr, ii, state_view(m), p, w.mutual_defence, w.spending_norm, w.own_nuclear)
+    return u.reshape(R, S, B)
 
 
 def voting_applications(m) -> np.ndarray:
@@ -331,6 +343,8 @@ def admission(m, t: int) -> None:
     R, S, B = st.member.shape
     st.admitted = np.zeros((R, S, B), dtype=bool)
     st.voting = voting_applications(m)
+    record_no = m.timeline is not None
+    no_votes = []
     for b in range(B):
         rr, aa = np.nonzero(st.voting[:, :, b])
         if len(rr) == 0:
@@ -365,12 +379,18 @@ def admission(m, t: int) -> None:
         disputed = st.disputed[rr, aa] & ~w.admits_disputed[b]
         ok = np.broadcast_to(ok, rr.shape) & ~(vetoed & voters).any(axis=1) & ~disputed
         st.admitted[rr[ok], aa[ok], b] = True
+        if not (record_no or m.record_events) or ok.all():
+            continue
+        no = voters & (vetoed | (rule_reads(rule, leader, S)[None, :] & ~yes)) & ~ok[:, None]
+        if record_no:
+            k, j = np.nonzero(no)
+            no_votes.append(np.stack([rr[k], aa[k], np.full(len(k), b), j], axis=1).astype(np.int32))
         if m.record_events:
             for k in range(len(rr)):
                 who, bloc = w.codes[aa[k]], w.bloc_codes[b]
                 if not ok[k]:
-                    no = [w.codes[j] for j in np.flatnonzero(voters[k] & ~yes[k])]
-                    names = ",".join(no + (["territorial conflict"] if disputed[k] else [])) or "the rule"
+                    no_k = [w.codes[j] for j in np.flatnonzero(no[k])]
+                    names = ",".join(no_k + (["territorial conflict"] if disputed[k] else [])) or "the rule"
                     m.events.append(
                         (
                             int(m.replicates[rr[k]]),
@@ -379,6 +399,19 @@ def admission(m, t: int) -> None:
                             f"{names} block {who}'s application to {bloc}",
                         )
                     )
+
+    if record_no:
+        st.no_votes = np.concatenate(no_votes) if no_votes else np.zeros((0, 4), dtype=np.int32)
+
+
+def rule_reads(rule: int, leader: int, n_states: int) -> np.ndarray:
+    """(S,) bool: the voters whose vote a rule reads (a member's "no" counts only there; declared vetoes always)."""
+    reads = np.zeros(n_states, dtype=bool)
+    if rule in (adm.UNANIMITY, adm.QMV):
+        reads[:] = True
+    elif rule == adm.LEADER and leader >= 0:
+        reads[leader] = True
+    return reads
 
 
 # ------------------------------------------------------------------ 8. founding

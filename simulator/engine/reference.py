@@ -555,9 +555,22 @@ class ReferenceModel(mesa.Model):
                 if ok:
                     applicant.admitted[b] = True
                 else:
-                    no = [s.code for s in voters if not yes[s.index]] + (["territorial conflict"] if disputed else [])
-                    names = ",".join(no) or "the rule"
+                    no = [s.code for s in self._voted_no(bloc, applicant, voters, yes)]
+                    names = ",".join(no + (["territorial conflict"] if disputed else [])) or "the rule"
                     self.log(t, "veto", f"{names} block {applicant.code}'s application to {bloc.code}")
+
+    def _voted_no(
+        self, bloc: ReferenceBloc, applicant: ReferenceState, voters: list[ReferenceState], yes: dict[int, bool]
+    ) -> list[ReferenceState]:
+        """The members who said no: a declared veto always; a vote only where the rule reads it (every
+        member under unanimity and qualified majority, the leader under leader, nobody otherwise)."""
+        if bloc.admission in (UNANIMITY, QMV):
+            read = {s.index for s in voters}
+        elif bloc.admission == LEADER:
+            read = {bloc.leader}
+        else:
+            read = set()
+        return [s for s in voters if s.vetoes_declared(bloc, applicant) or (s.index in read and not yes[s.index])]
 
     def _decide(self, bloc: ReferenceBloc, voters: list[ReferenceState], yes: dict[int, bool]) -> bool:
         n = len(voters)

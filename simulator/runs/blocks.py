@@ -33,6 +33,8 @@ class BlockResult:
     backend: str = "numpy"  # the engine path that ran the block (simulator.engine.fast)
     events: np.ndarray | None = None  # (n, 5) replicate, step, state, bloc, kind (simulator.engine.timeline)
     state_hist: dict[str, np.ndarray] | None = None  # metric -> (T+1, S, bins) per-state counts
+    no_votes: np.ndarray | None = None  # (n, 5) replicate, step, applicant, bloc, voter: who voted no on a rejection
+    utility_hist: np.ndarray | None = None  # (T, S, B, bins) counts of each state's utility of each bloc
 
 
 @functools.lru_cache(maxsize=8)
@@ -50,7 +52,8 @@ def run_block(
 ) -> BlockResult:
     """Run replicates [start, stop) of a scenario; a pure function of its arguments.
 
-    ``timeline`` also returns the block's membership events and per-state histograms by quarter.
+    ``timeline`` also returns the block's membership events (with who voted no on each rejection) and
+    the per-state and per-(state, bloc) utility histograms by quarter.
     ``backend`` changes the speed, not the results (None: numba when it imports).
     """
     t0 = time.perf_counter()
@@ -78,6 +81,8 @@ def run_block(
         backend=model.backend,
         events=model.timeline.event_array() if timeline else None,
         state_hist=model.timeline.hist if timeline else None,
+        no_votes=model.timeline.no_vote_array() if timeline else None,
+        utility_hist=model.timeline.utility_hist if timeline else None,
     )
 
 

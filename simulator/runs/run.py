@@ -20,7 +20,7 @@ from simulator.runs.results import (
     summarise,
     write_json,
 )
-from simulator.runs.timeline import EventWriter, FirstEvents, StateAccumulator
+from simulator.runs.timeline import EventWriter, FirstEvents, StateAccumulator, UtilityAccumulator
 from simulator.scenario.language import Scenario
 
 
@@ -70,6 +70,7 @@ def run_scenario(
         writer = ReplicateWriter(tmp / "replicates.parquet")
         events = EventWriter(tmp / "events.parquet", world.codes, world.bloc_codes, scenario.start, scenario.steps)
         per_state = StateAccumulator()
+        utilities = UtilityAccumulator()
         firsts = FirstEvents(world.n_states, world.n_blocs, scenario.steps)
         steps = StepAccumulator()
         backends: set[str] = set()
@@ -77,8 +78,9 @@ def run_scenario(
         try:
             for block in iterate_blocks(scenario, seed, blocks, workers, timeline=True, backend=backend):
                 writer.write(block.columns)
-                events.write(block.events)
+                events.write(block.events, block.no_votes)
                 per_state.add(block.state_hist, block.stop - block.start)
+                utilities.add(block.utility_hist, block.stop - block.start)
                 firsts.add(block.events, block.stop - block.start)
                 steps.add(block)
                 backends.add(block.backend)
@@ -91,6 +93,9 @@ def run_scenario(
         steps.frame(world.bloc_codes, scenario.start).to_parquet(tmp / "trajectories.parquet", index=False)
         steps.histogram_frame(world.bloc_codes).to_parquet(tmp / "step_histograms.parquet", index=False)
         per_state.frame(world.codes, scenario.start).to_parquet(tmp / "states.parquet", index=False)
+        utilities.frame(world.codes, world.bloc_codes, scenario.start).to_parquet(
+            tmp / "utilities.parquet", index=False
+        )
         summary = summarise(tmp / "replicates.parquet", world.bloc_codes, world.codes)
         summary = {
             "scenario": scenario.name,
@@ -125,7 +130,7 @@ class Story:
     """One replicate re-run: its text event log, its membership timeline and its outcomes."""
 
     events: list[tuple[int, int, str, str]]  # (replicate, step, kind, text), as the engine logged them
-    timeline: list[dict]  # step, quarter, state, bloc, event: the rows of events.parquet for this replicate
+    timeline: list[dict]  # step, quarter, state, bloc, event, voted_no: the rows of events.parquet for this replicate
     outcomes: dict
 
 
@@ -142,6 +147,9 @@ def replay_story(scenario: Scenario, replicate: int, seed: int) -> Story:
     )
     model.run()
     out = {k: v[0].item() if hasattr(v[0], "item") else v[0] for k, v in reduce_outcomes(model).items()}
+    no: dict[tuple[int, int, int], list[str]] = {}
+    for _, t, a, b, j in model.timeline.no_vote_array():
+        no.setdefault((int(t), int(a), int(b)), []).append(world.codes[j])
     rows = [
         {
             "step": int(t),
@@ -149,6 +157,7 @@ def replay_story(scenario: Scenario, replicate: int, seed: int) -> Story:
             "state": world.codes[s],
             "bloc": world.bloc_codes[b],
             "event": EVENT_KINDS[k],
+            "voted_no": no.get((int(t), int(s), int(b)), []) if EVENT_KINDS[k] == "rejected" else [],
         }
         for _, t, s, b, k in model.timeline.event_array()
     ]

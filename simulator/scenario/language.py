@@ -194,6 +194,13 @@ class BlocSpec(_Strict):
         True,
         description="false: a state with an unresolved territorial conflict is not admitted, and does not apply",
     )
+    candidate_quarters: int | None = Field(
+        None,
+        ge=0,
+        le=200,
+        description="quarters after an application at which a 'candidate' event is recorded (a label only; "
+        "none if not given)",
+    )
     founding: Founding | None = None
     description: str = ""
     sources: list[str] = Field(default_factory=list)
@@ -224,6 +231,7 @@ class BlocChange(_Strict):
     dynamic: bool | None = None
     accession_quarters: int | None = Field(None, ge=0, le=200)
     admits_disputed: bool | None = None
+    candidate_quarters: int | None = Field(None, ge=0, le=200)
     founding: Founding | None = None
     description: str | None = None
 

@@ -60,6 +60,7 @@ class World:
     dynamic: np.ndarray  # (B,) bool
     accession_quarters: np.ndarray  # (B,) int: quarters an application stands before a vote can admit
     admits_disputed: np.ndarray  # (B,) bool: false: a state with a territorial conflict is not admitted
+    candidate_quarters: np.ndarray  # (B,) int: quarters after an application its 'candidate' event is recorded; -1 none
     applications0: np.ndarray  # (S, B) bool: applications standing at the start (data/history/memberships.csv)
     pending0: np.ndarray  # (S, B) int: quarters each has stood by then
     min_founders: np.ndarray  # (B,) int, 0 = not foundable
@@ -228,6 +229,9 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
         dynamic=np.array([s.dynamic for s in specs], dtype=bool),
         accession_quarters=np.array([s.accession_quarters for s in specs], dtype=np.int64),
         admits_disputed=np.array([s.admits_disputed for s in specs], dtype=bool),
+        candidate_quarters=np.array(
+            [-1 if s.candidate_quarters is None else s.candidate_quarters for s in specs], dtype=np.int64
+        ),
         applications0=np.zeros((S, B), dtype=bool),
         pending0=np.zeros((S, B), dtype=np.int64),
         min_founders=np.array([s.founding.min_founders if s.founding else 0 for s in specs], dtype=np.int64),

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from simulator.engine import portable
-from simulator.engine.mechanisms.admission import CLOSED, LEADER, OPEN, UNANIMITY
+from simulator.engine.mechanisms.admission import CLOSED, LEADER, OPEN, QMV, UNANIMITY
 from simulator.engine.phases import VOTE_STRIDE
 from simulator.engine.rng import GOLDEN, INV53, M1, M2, S11, S27, S30, S31
 
@@ -653,6 +653,82 @@ def choices(
                     applying[r, i, b] = val > 0.0
 
 
+@njit(cache=True, error_model="numpy")
+def utilities(
+    member, contrib, raw, loss, umbrella, us_share, eu_share, tbar, md, overlap, spending_norm, own_nuclear, affinity,
+    arow, power_, threat_, share, us_att, eu_att, neutrality, gamma, w_security, w_nuclear, w_affinity, w_attitude,
+    w_burden, w_entanglement, w_neutrality, membership_cost, inertia, out,
+):  # fmt: skip
+    """out (R,S,B): U_ib of every state for every bloc, exactly as ``choices`` (and utility.utilities_at)
+    computes it; for the record of the timeline only (simulator.engine.timeline), decides nothing."""
+    R, S, B = member.shape
+    g = np.empty(B)
+    nuc = np.empty(B)
+    mem = np.empty(B, dtype=np.bool_)
+    terms = np.empty((1, 7))
+    num = np.empty((S, B))
+    idx = np.empty(S, dtype=np.int64)
+    cv = np.empty(S)
+    ck = np.empty(2 * B)
+    cd = np.empty(2 * B)
+    for r in range(R):
+        a = arow[r]
+        for b in range(B):  # affinity sums over the bloc's members, in index order (as in choices)
+            c = 0
+            for j in range(S):
+                cj = contrib[r, j, b]
+                idx[c] = j
+                cv[c] = cj
+                c += cj != 0.0
+            for i in range(S):
+                s0 = 0.0
+                for t in range(c):
+                    s0 += affinity[a, i, idx[t]] * cv[t]
+                num[i, b] = s0
+        for i in range(S):
+            own = power_[r, i]
+            thr = threat_[r, i]
+            tp = thr + own
+            x = thr / (tp if tp > 0 else 1.0)
+            pneed = 0.0 if own_nuclear[i] else x
+            for b in range(B):
+                g[b] = md[b] * (1.0 - loss[r, b]) * (raw[r, b] - contrib[r, i, b])
+                mem[b] = member[r, i, b]
+                nuc[b] = md[b] * umbrella[r, b]
+            t1, t2, total = top_two(g, mem)
+            n1, n2, ntotal = top_two(nuc, mem)
+            tg = ppow(thr, gamma[r])
+            nc = 0  # deterrence of each distinct protection (the blocs share a few values): same floats, fewer powers
+            for b in range(B):
+                xw, xo = with_without(g, mem, b, t1, t2, total, overlap[r], True)
+                dw = np.nan
+                do = np.nan
+                for q in range(nc):
+                    if ck[q] == own + xw:
+                        dw = cd[q]
+                    if ck[q] == own + xo:
+                        do = cd[q]
+                if dw != dw:
+                    dw = deterrence(ppow(own + xw, gamma[r]), tg)
+                    ck[nc] = own + xw
+                    cd[nc] = dw
+                    nc += 1
+                if do != do:
+                    do = deterrence(ppow(own + xo, gamma[r]), tg)
+                    ck[nc] = own + xo
+                    cd[nc] = do
+                    nc += 1
+                security = w_security[r] * (dw - do)
+                n_with, n_without = with_without(nuc, mem, b, n1, n2, ntotal, 0.0, False)
+                utility_terms(
+                    pneed, w_nuclear[r], n_with, n_without, num[i, b], raw[r, b] - contrib[r, i, b],
+                    w_affinity[r], w_attitude[r], us_att[r, i], us_share[r, b], eu_att[r, i], eu_share[r, b],
+                    w_burden[r], spending_norm[b], share[r, i], w_entanglement[r], tbar[r, b], thr, w_neutrality[r],
+                    neutrality[r, i], md[b], inertia[r], mem[b], terms, 0,
+                )  # fmt: skip
+                out[r, i, b] = utility_sum(security, terms, 0, membership_cost[r])
+
+
 def affinity_bounds(affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(K, S) least and greatest affinity a_ij over j != i of each state (the bounds of ``choices``' filter).
 
@@ -686,7 +762,7 @@ def _vote(affinity, ar, j, a, threat_, r, ta, md_b, w_ent, noise, scale, thresh,
 @njit(cache=True, error_model="numpy")
 def admission(
     applying, member, admission, leader, keys, contrib, threat_, affinity, arow, veto, has_veto, md, vote_noise,
-    w_vote_entanglement, veto_threshold, qmv_states, qmv_power, admitted, bonus,
+    w_vote_entanglement, veto_threshold, qmv_states, qmv_power, admitted, bonus, record, no_votes,
 ):  # fmt: skip
     """Members vote on each application by the bloc's rule; a declared veto blocks it (``admitted`` in place).
 
@@ -699,6 +775,12 @@ def admission(
     voters; non-voters would add exact zeros), and under UNANIMITY the votes in chunks of eight until
     the first no, which settles the application. A skipped vote could not change the outcome, so
     the result equals the numpy path's, which draws and counts every vote.
+
+    With ``record``, an application that fails is then gone over again, purely for the record: the
+    members who said no (a declared veto always; a vote only where the rule reads it: every member
+    under UNANIMITY and QMV, the leader under LEADER) are written to ``no_votes`` as rows (replicate
+    row, applicant, bloc, voter), in that order, from the same persistent draws; nothing else changes.
+    Returns the number of such rows (rows beyond the capacity of ``no_votes`` are counted, not written).
     """
     R, S, B = applying.shape
     SB = S * B
@@ -706,6 +788,7 @@ def admission(
     lg = np.empty(S)
     vix = np.empty(S, dtype=np.int64)
     C = 8
+    n_no = 0
     for r in range(R):
         row = r * SB
         tot = 0
@@ -783,6 +866,26 @@ def admission(
                     n_yes += yes
                 ok = nv == 0 or (n_yes >= qmv_states[r] * nv and p_yes >= qmv_power[r] * p_all)
             admitted[r, a, b] = ok and not declared
+            if record and not (ok and not declared):
+                reads_all = rule in (UNANIMITY, QMV)
+                for v in range(nv):
+                    j = vix[v]
+                    vetoed = has_veto and veto[r, b, j, a]
+                    no = vetoed
+                    if not no and (reads_all or (rule == LEADER and j == lead)):
+                        lg[0] = logit_argument(step_base(keys[b, r], -1), j * VOTE_STRIDE + a)
+                        log_inplace(lg[:1])
+                        no = not _vote(
+                            affinity, ar, j, a, threat_, r, ta, md_b, w_ent, lg[0], scale, thresh, vetoed, bon
+                        )
+                    if no:
+                        if n_no < no_votes.shape[0]:
+                            no_votes[n_no, 0] = r
+                            no_votes[n_no, 1] = a
+                            no_votes[n_no, 2] = b
+                            no_votes[n_no, 3] = j
+                        n_no += 1
+    return n_no
 
 
 # ------------------------------------------------------------------ 8. founding

@@ -183,9 +183,26 @@ def choices(m, t: int) -> None:
     st.threat_prev = st.threat.copy()
     st.leaving = c.cleared("leaving", (R, S, B), bool)
     st.applying = c.cleared("applying", (R, S, B), bool)
+    if m.timeline is not None:  # recording only: every state's utility of every bloc (draws nothing)
+        m.timeline.record_utilities(t, _utilities(m, c))
     if len(c.open_blocs):
         _choose(m, t, c, p_rev)
     ref.update_applications(m)
+
+
+def _utilities(m, c) -> np.ndarray:
+    """(R,S,B) U_ib of every state for every bloc (kernels.utilities; = phases.all_utilities)."""
+    st, w, p = m.state, m.world, m.params
+    v = st.view
+    aff, arow, _, _, _ = _affinities(m)
+    out = c.buffer("utilities", st.member.shape)
+    k.utilities(
+        st.member, v.contrib, v.raw, v.loss, v.umbrella, v.us_share, v.eu_share, v.tbar, w.mutual_defence,
+        p["overlap_value"], w.spending_norm, w.own_nuclear, aff, arow, st.power, st.threat, st.share, st.us_attitude,
+        st.eu_attitude, st.neutrality, p["csf_exponent"], p["w_security"], p["w_nuclear"], p["w_affinity"],
+        p["w_attitude"], p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"], out,
+    )  # fmt: skip
+    return out
 
 
 def _choose(m, t: int, c, p_rev: np.ndarray) -> None:
@@ -221,12 +238,20 @@ def admission(m, t: int) -> None:
     keys = c.stacked_keys(m, "vote", w.bloc_codes)
     aff, arow, _, _, _ = _affinities(m)
     veto = st.veto if st.veto is not None else c.no_veto
-    k.admission(
-        st.voting, st.member, w.admission, w.leader, keys, st.contrib, st.threat, aff, arow, veto,
-        st.veto is not None, w.mutual_defence, p["vote_noise"], p["w_vote_entanglement"], p["veto_threshold"],
-        p["qmv_states"], p["qmv_power"], st.admitted,
-        ch.bargaining(st.pending, p["bargain_rate"][:, None, None], p["bargain_max"][:, None, None]),
-    )  # fmt: skip
+    bonus = ch.bargaining(st.pending, p["bargain_rate"][:, None, None], p["bargain_max"][:, None, None])
+    record = m.timeline is not None  # who voted no on a rejected application (recording only)
+    size = max(256, len(c.buffers.get("no_votes", ())))
+    while True:  # a second pass only if the buffer was too small (the kernel's outcome is the same)
+        no_votes = c.buffer("no_votes", (size if record else 0, 4), np.int32)
+        n = k.admission(
+            st.voting, st.member, w.admission, w.leader, keys, st.contrib, st.threat, aff, arow, veto,
+            st.veto is not None, w.mutual_defence, p["vote_noise"], p["w_vote_entanglement"], p["veto_threshold"],
+            p["qmv_states"], p["qmv_power"], st.admitted, bonus, record, no_votes,
+        )  # fmt: skip
+        if n <= len(no_votes):
+            break
+        size = 2 * n
+    st.no_votes = no_votes[:n].copy() if record else None
     if not w.admits_disputed.all() and st.disputed.any():  # nor is it admitted (phases.admission)
         st.admitted &= ~(st.disputed[:, :, None] & ~w.admits_disputed[None, None, :])
 
