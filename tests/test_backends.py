@@ -159,7 +159,8 @@ def _random_choice_inputs(seed: int, per_replicate_affinity: bool) -> dict:
         w_affinity=weight(10), w_attitude=weight(10), w_burden=weight(5), w_entanglement=weight(10),
         w_neutrality=weight(10), membership_cost=u(-5, 5, R), inertia=weight(10),
         choice_noise=np.exp(u(np.log(0.01), np.log(10), R)), anchor_in=u(-3, 0, (R, S, B)),
-        anchor_out=u(0, 6, (R, S, B)),
+        anchor_out=u(0, 6, (R, S, B)), stance=rng.logistic(0, 1, (R, S, B)),
+        persistence=np.where(rng.random(R) < 0.3, 0.0, u(0, 1, R)),
     )  # fmt: skip
 
 

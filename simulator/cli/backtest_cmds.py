@@ -33,6 +33,10 @@ def backtest(
         Path | None,
         typer.Option("--posterior", help="a `sim calibrate` directory: replicates draw their parameters from it"),
     ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a key of every episode, e.g. parameters.switch_cost=1.5"),
+    ] = None,
 ) -> None:
     """Run each episode, score its forecasts against the observed facts, and compare with naive forecasters."""
     from analysis.backtest import FACT_COLUMNS, fact_rows, overall_table, write_backtest_report
@@ -56,8 +60,9 @@ def backtest(
 
             sample = load_posterior(posterior)
         result = run_backtest(
-            files, out, replicates=replicates, seed=seed, overwrite=force, on_episode=on_episode, posterior=sample
-        )
+            files, out, replicates=replicates, seed=seed, overwrite=force, on_episode=on_episode, posterior=sample,
+            overrides=list(sets or []),
+        )  # fmt: skip
     written = write_backtest_report(result.out_dir)
     report, scores = result.report, result.scores
     for e in report["episodes"]:

@@ -325,8 +325,12 @@ def _choose(m, t: int, rr: np.ndarray, ii: np.ndarray, open_blocs: list[int]) ->
     st, w, p = m.state, m.world, m.params
     u = utilities_at(st.view, rr, rr, ii, state_view(m), p, w.mutual_defence, w.spending_norm, w.own_nuclear)
     scale = p["choice_noise"][rr]
+    rho = p["choice_persistence"][rr]
     for b in open_blocs:
-        noise = m.streams.logistic_at(f"choice:{w.bloc_codes[b]}", t, rr, ii) * scale
+        draw = m.streams.logistic_at(f"choice:{w.bloc_codes[b]}", t, rr, ii)
+        # a persistent stance (drawn once per replicate, step -1) and this quarter's draw (ch.choice_draw)
+        stance = m.streams.logistic_at(f"stance:{w.bloc_codes[b]}", -1, rr, ii)
+        noise = ch.choice_draw(draw, stance, rho) * scale
         act = st.active[rr, b]
         mem = st.member[rr, ii, b]
         anchor = np.where(mem, m.anchor_in[rr, ii, b], m.anchor_out[rr, ii, b])

@@ -310,7 +310,10 @@ class ReferenceState(mesa.Agent):
                 b = bloc.index
                 if not bloc.dynamic or not bloc.active:
                     continue
-                noise = logistic_at(m.root_seed, f"choice:{bloc.code}", k, t, self.index) * p.choice_noise
+                draw = logistic_at(m.root_seed, f"choice:{bloc.code}", k, t, self.index)
+                stance = logistic_at(m.root_seed, f"stance:{bloc.code}", k, -1, self.index)
+                rho = p.choice_persistence
+                noise = ((1.0 - rho) * draw + rho * stance) * p.choice_noise
                 anchor = self.anchor_in[b] if self.member[b] else self.anchor_out[b]
                 value = (self.utility(b, m.pooled) - anchor) + noise
                 if self.member[b]:

@@ -205,15 +205,18 @@ class Episode:
     start_share: dict[str, float] = field(default_factory=dict)  # spending % of GDP at the start
 
 
-def load_episodes(files: list[str | Path]) -> list[Episode]:
-    """Load and validate the episode files; each needs an ``observed:`` section and a distinct name."""
+def load_episodes(files: list[str | Path], overrides: list[str] | None = None) -> list[Episode]:
+    """Load and validate the episode files; each needs an ``observed:`` section and a distinct name.
+
+    ``overrides`` (``parameters.NAME=VALUE``, as ``sim run --set``) apply to every episode.
+    """
     from simulator.scenario.language import load_scenario
 
     if not files:
         raise InputError("give at least one episode file (e.g. scenarios/history/*.yaml)")
     episodes: list[Episode] = []
     for f in files:
-        scenario = load_scenario(f)
+        scenario = load_scenario(f, overrides)
         if not scenario.observed:
             raise InputError(
                 "has no 'observed:' section: a backtest needs the facts of what happened (docs/SCENARIOS.md)", str(f)
@@ -472,6 +475,7 @@ def run_backtest(
     overwrite: bool = False,
     on_episode: Callable[[Episode, int], Callable[[int], None] | None] | None = None,
     posterior=None,
+    overrides: list[str] | None = None,
 ) -> BacktestResult:
     """Run every episode into ``OUT/NAME``, score it, and write ``backtest.json`` and ``scores.parquet``.
 
@@ -484,11 +488,12 @@ def run_backtest(
             callback that receives the replicates finished after each block.
         posterior: a ParameterSample (simulator.runs.calibrate.load_posterior) each replicate of
             every episode draws its parameters from.
+        overrides: ``--set`` overrides applied to every episode (e.g. ``parameters.switch_cost=1.5``).
     """
     from simulator.runs.blocks import world_for
     from simulator.runs.run import run_scenario
 
-    episodes = load_episodes(files)
+    episodes = load_episodes(files, overrides)
     if posterior is not None:
         for e in episodes:
             e.scenario = e.scenario.model_copy(update={"posterior": posterior})

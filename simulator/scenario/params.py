@@ -57,6 +57,13 @@ PARAMS: dict[str, ParamSpec] = {
     "membership_cost": ParamSpec(0.2, -5.0, 5.0, "", "fixed cost of belonging to a bloc"),
     "inertia": ParamSpec(3.0, 0.0, 10.0, "", "status-quo bonus of staying in a bloc one is in"),
     "choice_noise": ParamSpec(0.4, 0.01, 10.0, "", "scale of the logistic noise of membership choices"),
+    "choice_persistence": ParamSpec(
+        0.0,
+        0.0,
+        1.0,
+        "",
+        "weight of a state's persistent stance on a bloc (drawn once per replicate) in its choice noise",
+    ),
     "switch_cost": ParamSpec(2.0, 0.0, 10.0, "", "gain in utility over the start a non-member needs before it applies"),
     "crisis_revision": ParamSpec(
         1.0, 0.0, 10.0, "", "extra chance to reconsider per unit of relative rise of perceived threat in a quarter"

@@ -404,15 +404,16 @@ def choices(
     us_share, eu_share, tbar, md, overlap, spending_norm, own_nuclear, affinity, arow, aff_lo, aff_hi, power_, threat_,
     share, us_att, eu_att, neutrality, gamma, keys, w_security, w_nuclear, w_affinity, w_attitude, w_burden,
     w_entanglement, w_neutrality, membership_cost, inertia, choice_noise, use_filter, leaving, applying, tally,
-    anchor_in, anchor_out,
+    anchor_in, anchor_out, stance, persistence,
 ):  # fmt: skip
     """The choices phase in one pass per replicate: who revises, and the utilities of their choices.
 
     Revision is the uniform draw of stream 'revise' below the revision rate. Only the (state, open
     bloc) choices that can change a membership are evaluated (``choice_needed``). Their utilities
     follow utility.utilities_at, plus the logistic draw of stream 'choice:<bloc>' (``keys`` (nb, R)
-    are its replicate keys) times the choice noise: members with a negative value leave, others
-    apply (set in place).
+    are its replicate keys), mixed with the persistent stance ``stance`` (R, S, nb) by
+    ``persistence`` (choice.choice_draw), times the choice noise: members with a negative value
+    leave, others apply (set in place).
 
     Per replicate: the draws of the needed choices first (their logs in one vectorised loop); then
     a filter (``use_filter``) that settles the choices whose outcome an interval bound on the
@@ -493,6 +494,10 @@ def choices(
         if nd == 0:
             continue
         log_inplace(draws[:nd])  # the logistic draws, log(u / (1 - u))
+        rho = persistence[r]
+        if rho != 0.0:  # mixed with the persistent stances (choice.choice_draw); at 0 the draw itself
+            for e in range(nd):
+                draws[e] = (1.0 - rho) * draws[e] + rho * stance[r, ii[cp[e]], ck[e]]
         a = arow[r]
         noise = choice_noise[r]
         for p in range(n):

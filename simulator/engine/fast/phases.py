@@ -25,6 +25,7 @@ class Context:
         w = m.world
         self.buffers: dict[str, np.ndarray] = {}
         self.founding_noise: dict[int, np.ndarray] = {}
+        self.stance: np.ndarray | None = None  # (R, S, nb) persistent choice stances (_stances)
         self.affinities: tuple | None = None  # _affinities
         self.view: BlocView | None = None  # the bloc view's output arrays (blocs)
         self.hhi: np.ndarray | None = None
@@ -205,6 +206,25 @@ def _utilities(m, c) -> np.ndarray:
     return out
 
 
+def _stances(m) -> np.ndarray:
+    """(R, S, nb) the persistent stance of every state on every open bloc (stream 'stance:<bloc>', step -1).
+
+    Drawn once per model, and only when some replicate gives them weight (zeros otherwise: the
+    kernel does not read them at persistence 0).
+    """
+    c = context(m)
+    if c.stance is None:
+        R, S, ob = m.R, m.world.n_states, c.open_blocs
+        c.stance = np.zeros((R, S, len(ob)))
+        if (m.params["choice_persistence"] != 0.0).any():
+            rows = np.repeat(np.arange(R), S)
+            cells = np.tile(np.arange(S), R)
+            for k, b in enumerate(ob):
+                draws = m.streams.logistic_at(f"stance:{m.world.bloc_codes[b]}", -1, rows, cells)
+                c.stance[:, :, k] = draws.reshape(R, S)
+    return c.stance
+
+
 def _choose(m, t: int, c, p_rev: np.ndarray) -> None:
     st, w, p = m.state, m.world, m.params
     ob = c.open_blocs
@@ -224,6 +244,7 @@ def _choose(m, t: int, c, p_rev: np.ndarray) -> None:
         st.eu_attitude, st.neutrality, p["csf_exponent"], keys, p["w_security"], p["w_nuclear"], p["w_affinity"],
         p["w_attitude"], p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"],
         p["choice_noise"], c.use_filter, st.leaving, st.applying, c.tally, m.anchor_in, m.anchor_out,
+        _stances(m), p["choice_persistence"],
     )  # fmt: skip
 
 

@@ -64,6 +64,17 @@ def standing_applications(
     return now, np.where(now, pending + 1, 0)
 
 
+def choice_draw(draw: np.ndarray, stance: np.ndarray, persistence: np.ndarray) -> np.ndarray:
+    """The logistic part of a membership choice: (1 - rho) * this quarter's draw + rho * a persistent stance.
+
+    ``stance`` is drawn once per replicate for each state and bloc (stream 'stance:<bloc>', step
+    -1), so a state that is against a bloc stays against it unless its utility changes: with
+    rho = 0 every quarter is a fresh coin toss, and a small per-quarter chance of applying adds up
+    over a long calm horizon (Finland after Crimea). At rho = 0 the value is the draw exactly.
+    """
+    return (1.0 - persistence) * draw + persistence * stance
+
+
 def bargaining(pending: np.ndarray, rate: np.ndarray, most: np.ndarray) -> np.ndarray:
     """What concessions add to every voter's view of an applicant: min(rate * quarters pending, most)."""
     return np.minimum(rate * pending, most)
