@@ -150,10 +150,15 @@ def _nan_none(o):
     raise TypeError(type(o))
 
 
-def rejection_text(row: dict) -> str:
-    """The replay line of a rejected application (a row of events.parquet)."""
+def rejection_text(row: dict, territorial: bool = False) -> str:
+    """The replay line of a rejected application (a row of events.parquet).
+
+    ``territorial``: the engine's log says the applicant's territorial conflict blocked it (a bloc
+    with ``admits_disputed: false``), whoever voted no.
+    """
     no = ", ".join(row["voted_no"])
-    why = f"voted no: {no}" if no else "closed to new members"
+    reasons = [f"voted no: {no}" if no else "", "territorial conflict: the bloc admits no state with one" * territorial]
+    why = "; ".join(r for r in reasons if r) or "closed to new members"
     return f"[dim]rejected[/] {row['state']}'s application to {row['bloc']} ({why})"
 
 
@@ -194,6 +199,12 @@ def replay_cmd(
     # the engine's log, with each state's first application to each bloc, candidate status and the
     # rejections (who voted no) from the timeline, the rows of events.parquet
     lines = [(step, 1, f"[dim]{kind}[/] {text}") for _, step, kind, text in events if kind != "veto"]
+    # the rejections the territorial-conflict rule decided (the engine's veto lines name it)
+    territorial = {
+        (step, text.split(" block ", 1)[1].split("'s application to ")[0], text.rsplit(" ", 1)[1])
+        for _, step, kind, text in events
+        if kind == "veto" and "territorial conflict" in text
+    }
     seen: set[tuple[str, str]] = set()
     for row in story.timeline:
         key = (row["state"], row["bloc"])
@@ -203,7 +214,8 @@ def replay_cmd(
         elif row["event"] == "candidate":
             lines.append((row["step"], 0, f"[dim]candidate[/] {row['state']} is a candidate for {row['bloc']}"))
         elif row["event"] == "rejected":
-            lines.append((row["step"], 1, rejection_text(row)))
+            blocked = (row["step"], row["state"], row["bloc"]) in territorial
+            lines.append((row["step"], 1, rejection_text(row, blocked)))
     t = Table(title=f"{scenario.name}, replicate {replicate} (seed {man['seed']})")
     t.add_column("Quarter")
     t.add_column("Event")

@@ -99,6 +99,8 @@ def parse_priors(specs: list[str]) -> list[Prior]:
             if any(p.name == name for p in out):
                 raise InputError(f"--parameters: {name} is named twice")
             out.append(Prior(name, low, high))
+    if not out:
+        raise InputError("--parameters: name at least one parameter, e.g. --parameters switch_cost=0.5:4")
     return out
 
 
@@ -184,6 +186,7 @@ class Simulator:
     given: list[list[Fact]] | None = None  # facts per episode (default: the episodes' observed sections)
     facts: list[Fact] = field(default_factory=list)
     simulations: int = 0
+    replicates_run: int = 0
     batches: int = 0
     seconds: float = 0.0
 
@@ -204,6 +207,7 @@ class Simulator:
         per = replicates or self.replicates
         sample = ParameterSample(parameters=self.names, rows=particles.tolist(), assign="replicate")
         n = P * per
+        self.replicates_run += n * len(self.episodes)
         calls, owner = [], {}
         for e, ((name, sc), facts) in enumerate(zip(self.episodes, self.per_episode, strict=True)):
             js = sc.model_copy(update={"posterior": sample, "replicates": n, "seed": self.seed}).model_dump_json()
@@ -369,7 +373,7 @@ def summarise(gen: Generation, priors: list[Prior]) -> dict:
             "q05": weighted_quantile(x, gen.weights, 0.05),
             "q50": weighted_quantile(x, gen.weights, 0.5),
             "q95": weighted_quantile(x, gen.weights, 0.95),
-            "map_particle": float(x[int(np.argmin(gen.distances))]),
+            "best_particle": float(x[int(np.argmin(gen.distances))]),  # smallest distance, not a MAP estimate
         }
     return out
 
@@ -397,7 +401,11 @@ def load_posterior(path: str | Path) -> ParameterSample:
         frame = pd.read_parquet(file)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear error
         raise InputError(f"--posterior: {file} is not a readable Parquet file ({type(exc).__name__})") from None
-    names = [c for c in frame.columns if c not in ("generation", "weight", "distance")]
+    if "generation" in frame.columns:
+        raise InputError(
+            f"--posterior: {file} holds every generation (populations.parquet); give the directory or posterior.parquet"
+        )
+    names = [c for c in frame.columns if c not in ("weight", "distance")]
     if "weight" not in frame or not names or frame.empty:
         raise InputError(f"--posterior: {file} has no parameter columns and weights (written by `sim calibrate`?)")
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:16]
@@ -476,48 +484,55 @@ def run_calibration(
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    frame = population_frame(pops, priors)
-    frame[frame["generation"] == post.t].drop(columns="generation").to_parquet(tmp / "posterior.parquet", index=False)
-    frame.to_parquet(tmp / "populations.parquet", index=False)
-    report = {
-        "kind": "calibration",
-        "method": "ABC-SMC (population Monte Carlo, adaptive tolerance); distance = Brier score over binary facts",
-        "episodes": [name for name, _ in episodes],
-        "files": [str(f) for f in files],
-        "facts": [{"episode": f.episode, "label": f.label, "observed": f.y} for f in sim.facts],
-        "parameters": [{"name": p.name, "low": p.low, "high": p.high} for p in priors],
-        "particles": particles,
-        "replicates_per_particle": replicates,
-        "generations_requested": generations,
-        "quantile": quantile,
-        "seed": seed,
-        "evaluator": description,
-        "generations": [
-            {
-                "generation": g.t,
-                "epsilon": g.epsilon,
-                "acceptance": g.acceptance,
-                "candidates": g.candidates,
-                "ess": g.ess,
-                "distance_median": float(np.median(g.distances)),
-                "distance_min": float(np.min(g.distances)),
-                "seconds": g.seconds,
-            }
-            for g in pops
-        ],
-        "simulations": sim.simulations,
-        "simulated_replicates": sim.simulations * replicates * len(episodes),
-        "seconds": time.time() - started,
-        "reference_replicates": reference_n,
-        "distance_at_defaults": d_default,
-        "distance_at_posterior_mean": d_mean,
-        "posterior_mean": dict(zip([p.name for p in priors], mean[0].tolist(), strict=True)),
-        "best_particle": dict(zip([p.name for p in priors], best[0].tolist(), strict=True)),
-        "posterior": summarise(post, priors),
-    }
-    write_json(tmp / "calibration.json", report)
-    if after_write is not None:
-        after_write(tmp, pops, priors, report)
+    tmp.chmod(0o755)  # mkdtemp makes it private; a result directory is as readable as a run's
+    try:
+        frame = population_frame(pops, priors)
+        frame[frame["generation"] == post.t].drop(columns="generation").to_parquet(
+            tmp / "posterior.parquet", index=False
+        )
+        frame.to_parquet(tmp / "populations.parquet", index=False)
+        report = {
+            "kind": "calibration",
+            "method": "ABC-SMC (population Monte Carlo, adaptive tolerance); distance = Brier score over binary facts",
+            "episodes": [name for name, _ in episodes],
+            "files": [str(f) for f in files],
+            "facts": [{"episode": f.episode, "label": f.label, "observed": f.y} for f in sim.facts],
+            "parameters": [{"name": p.name, "low": p.low, "high": p.high} for p in priors],
+            "particles": particles,
+            "replicates_per_particle": replicates,
+            "generations_requested": generations,
+            "quantile": quantile,
+            "seed": seed,
+            "evaluator": description,
+            "generations": [
+                {
+                    "generation": g.t,
+                    "epsilon": g.epsilon,
+                    "acceptance": g.acceptance,
+                    "candidates": g.candidates,
+                    "ess": g.ess,
+                    "distance_median": float(np.median(g.distances)),
+                    "distance_min": float(np.min(g.distances)),
+                    "seconds": g.seconds,
+                }
+                for g in pops
+            ],
+            "simulations": sim.simulations,
+            "simulated_replicates": sim.replicates_run,
+            "seconds": time.time() - started,
+            "reference_replicates": reference_n,
+            "distance_at_defaults": d_default,
+            "distance_at_posterior_mean": d_mean,
+            "posterior_mean": dict(zip([p.name for p in priors], mean[0].tolist(), strict=True)),
+            "best_particle": dict(zip([p.name for p in priors], best[0].tolist(), strict=True)),
+            "posterior": summarise(post, priors),
+        }
+        write_json(tmp / "calibration.json", report)
+        if after_write is not None:
+            after_write(tmp, pops, priors, report)
+    except BaseException:  # nothing half-written is left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if out.exists():  # an empty directory, or a calibration directory replaced with --force
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
         out.rename(old / out.name)
@@ -552,17 +567,22 @@ def leave_one_out(
 
     say = progress or (lambda _: None)
     out = Path(out_dir)
+    parse_priors(parameters)  # bad parameters fail before anything runs
     episodes = load_episodes(files)
     if len(episodes) < 2:
         raise InputError("--leave-one-out needs at least two episodes")
     by_name = {e.name: f for e, f in zip(episodes, files, strict=True)}
     overwrite = options.pop("overwrite", False)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out '{out}' is a file, not a directory")
     if out.exists() and any(out.iterdir()):
         if not overwrite:
             raise InputError(f"output directory '{out}' exists and is not empty; choose another --out or pass --force")
         if not (out / "loo.json").exists():
             raise InputError(f"--force replaces only a leave-one-out directory; '{out}' has no loo.json")
     out.mkdir(parents=True, exist_ok=True)
+    # written first, so that an interrupted run can be replaced with --force; rewritten at the end
+    write_json(out / "loo.json", {"kind": "leave_one_out", "parameters": parameters, "status": "running"})
     say("backtest at the defaults")
     base = run_backtest(files, out / "defaults", replicates=replicates_backtest, overwrite=True)
     rows = []
@@ -593,6 +613,6 @@ def leave_one_out(
                 "log_score_posterior": s_post["log_score"]["model"],
             }
         )
-    report = {"kind": "leave_one_out", "parameters": parameters, "episodes": rows}
+    report = {"kind": "leave_one_out", "parameters": parameters, "status": "complete", "episodes": rows}
     write_json(out / "loo.json", report)
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -447,6 +448,8 @@ class ParameterSample(_Strict):
             raise ValueError("a parameter is named twice")
         k = len(self.parameters)
         for i, row in enumerate(self.rows):
+            if not all(math.isfinite(v) for v in row):
+                raise ValueError(f"row {i} has a value that is not a finite number")
             if len(row) != k:
                 raise ValueError(f"row {i} has {len(row)} values; {k} parameters are named")
             for name, v in zip(self.parameters, row, strict=True):
@@ -456,6 +459,8 @@ class ParameterSample(_Strict):
         if self.weights is not None:
             if len(self.weights) != len(self.rows):
                 raise ValueError(f"{len(self.weights)} weights for {len(self.rows)} rows")
+            if not all(math.isfinite(w) for w in self.weights):
+                raise ValueError("weights must be finite numbers")
             if any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
                 raise ValueError("weights must be >= 0 with a positive sum")
         return self
