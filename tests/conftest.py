@@ -35,7 +35,7 @@ world:
        milex_pct_gdp: 1.0, gdp_usd_bn: 10, population_m: 1.8, active_personnel_k: 2.5, source: test}
 blocs:
   modify:
-    CWILL: {admission: qualified_majority}
+    CWILL: {admission: qualified_majority, accession_quarters: 1, accession_duration: {median_quarters: 4, shape: 2}}
   add:
     NORTH:
       name: Northern Defence Union

@@ -67,3 +67,24 @@ def test_a_war_stops_new_applications_to_nato(war):
     else:
         assert share > 0.2  # the same attack without the territorial conflict: Ukraine applies
     assert m.state.disputed[:, ukr].all() == war
+
+
+def test_accession_duration_draws():
+    """The log-logistic durations: median as given, conditional draws never below the time stood."""
+    from simulator.engine.mechanisms.admission import accession_duration
+
+    u = (np.arange(20_000) + 0.5) / 20_000
+    fresh = accession_duration(u, np.zeros_like(u), 49.2, 3.62, 10)
+    assert abs(np.median(fresh) - 49.2) <= 1.0 and fresh.min() == 10
+    stood = accession_duration(u, np.full_like(u, 64.0), 49.2, 3.62, 10)
+    assert stood.min() >= 64 and np.median(stood) > np.median(fresh)
+
+
+def test_eu_applications_that_stood_long_do_not_all_join_at_once():
+    """Serbia, Montenegro, North Macedonia and Albania applied in 2004-2009: in the 2026 world they
+    are not all admitted in the first quarter (as they were with a fixed eight-year floor)."""
+    m = AllianceModel(load_scenario_text(text(steps=4), "t.yaml"), np.arange(300)).run()
+    eu = m.world.bloc_index("EU")
+    for code in ("SRB", "MNE", "MKD", "ALB"):
+        assert m.world.applications0[m.world.index(code), eu]
+        assert m.state.member[:, m.world.index(code), eu].mean() < 0.25, code

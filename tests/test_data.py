@@ -274,7 +274,11 @@ def test_bloc_schema(states, groups, blocs_file):
     assert set(blocs) == {"NATO", "EU", "CWILL", "JEF", "UNION", "EDU"}
     assert blocs_file["adversary"] in blocs
     for name, bloc in blocs.items():
-        assert BLOC_KEYS <= set(bloc) <= BLOC_KEYS | {"accession_quarters", "admits_disputed", "candidate_quarters"}, (
+        assert (
+            BLOC_KEYS
+            <= set(bloc)
+            <= BLOC_KEYS | {"accession_quarters", "admits_disputed", "candidate_quarters", "accession_duration"}
+        ), (
             name,
             set(bloc) ^ BLOC_KEYS,
         )
@@ -315,7 +319,14 @@ def test_nato_and_eu_agree_with_accession_columns(states, blocs_file):
     assert len(blocs["EU"]["members"]) == 27
     assert set(blocs["EU"]["members"]) == eu
     # the EU takes applications, with the slow accession of Art. 49 TEU (at least 32 quarters)
-    assert blocs["EU"]["dynamic"] is True and blocs["EU"]["accession_quarters"] >= 32
+    assert blocs["EU"]["dynamic"] is True and blocs["EU"]["accession_quarters"] >= 8
+    # the EU's accession duration is the fit to its accessions since 1987 (analysis.accession_durations)
+    from analysis.accession_durations import eu_durations, fit_loglogistic
+
+    data = eu_durations()
+    median, shape = fit_loglogistic(data["quarters"], data["observed"])
+    duration = blocs["EU"]["accession_duration"]
+    assert abs(duration["median_quarters"] - median) < 0.1 and abs(duration["shape"] - shape) < 0.01
     assert blocs["NATO"]["accession_quarters"] >= 1
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from simulator.engine import portable
 from simulator.engine.fast import resolve_backend
+from simulator.engine.mechanisms import admission as adm_mech
 from simulator.engine.mechanisms import power as pw
 from simulator.engine.mechanisms import threat as th
 from simulator.engine.rng import Streams
@@ -191,6 +192,7 @@ class AllianceModel(mesa.Model):
         from simulator.engine.phases import start_anchor
 
         self.anchor_in, self.anchor_out = start_anchor(self)  # (R,S,B) the status quo the start reveals
+        self.accession_floor = self._accession_floor()  # (R,S,B) quarters an application stands before a vote
         self.timeline = (
             Timeline(self.replicates, self.world.n_states, scenario.steps, self.world.candidate_quarters)
             if record_timeline
@@ -201,6 +203,25 @@ class AllianceModel(mesa.Model):
     @property
     def R(self) -> int:
         return len(self.replicates)
+
+    def _accession_floor(self) -> np.ndarray:
+        """(R,S,B) how long each state's application to each bloc must stand before a vote can admit it.
+
+        The bloc's ``accession_quarters``, or, for a bloc with an ``accession_duration``, a draw per
+        replicate, state and bloc (stream 'accession:<bloc>', step -1; admission.accession_duration),
+        conditional on the quarters an application standing at the start has already stood.
+        """
+        w, R, S = self.world, self.R, self.world.n_states
+        floor = np.broadcast_to(w.accession_quarters[None, None, :], (R, S, w.n_blocs)).copy()
+        rows = np.repeat(np.arange(R), S)
+        cells = np.tile(np.arange(S), R)
+        for b in np.flatnonzero(w.accession_median > 0.0):
+            u = self.streams.uniform_at(f"accession:{w.bloc_codes[b]}", -1, rows, cells).reshape(R, S)
+            stood = np.where(w.applications0[:, b], w.pending0[:, b], 0)[None, :]
+            floor[:, :, b] = adm_mech.accession_duration(
+                u, stood, float(w.accession_median[b]), float(w.accession_shape[b]), int(w.accession_quarters[b])
+            )
+        return floor
 
     def _decay(self) -> np.ndarray:
         """exp(-d_ij / D): one (S,S) matrix shared by the world's models when every replicate has the same D."""

@@ -307,9 +307,9 @@ def all_utilities(m) -> np.ndarray:
 
 
 def voting_applications(m) -> np.ndarray:
-    """(R,S,B) the standing applications that have stood longer than their bloc's accession_quarters."""
+    """(R,S,B) the standing applications that have stood longer than their accession floor (model.accession_floor)."""
     st = m.state
-    return st.applying & (st.pending > m.world.accession_quarters[None, None, :])
+    return st.applying & (st.pending > m.accession_floor)
 
 
 def update_applications(m) -> None:

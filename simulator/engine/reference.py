@@ -35,7 +35,7 @@ import mesa
 import numpy as np
 
 from simulator.engine import portable
-from simulator.engine.mechanisms.admission import CLOSED, LEADER, OPEN, QMV, UNANIMITY
+from simulator.engine.mechanisms.admission import CLOSED, LEADER, OPEN, QMV, UNANIMITY, accession_duration
 from simulator.engine.phases import FOUNDING_ROUNDS, VOTE_STRIDE
 from simulator.engine.rng import Streams, logistic_at, uniform_at
 from simulator.engine.sampling import sample_parameters
@@ -164,6 +164,15 @@ class ReferenceState(mesa.Agent):
         # applications stand until decided or withdrawn; the status quo the start reveals
         self.standing = [bool(world.applications0[i, b]) for b in range(B)]
         self.pending = [int(world.pending0[i, b]) for b in range(B)]
+        # how long an application to each bloc must stand before a vote (admission.accession_duration)
+        self.floor = [int(world.accession_quarters[b]) for b in range(B)]
+        for b in range(B):
+            if world.accession_median[b] > 0.0:
+                u = uniform_at(model.root_seed, f"accession:{world.bloc_codes[b]}", model.replicate, -1, i)
+                stood = self.pending[b] if self.standing[b] else 0
+                median, shape = float(world.accession_median[b]), float(world.accession_shape[b])
+                drawn = accession_duration(np.array([u]), np.array([stood]), median, shape, self.floor[b])
+                self.floor[b] = int(drawn[0])
         self.threat_prev = 0.0
         self.anchor_in = [0.0] * B
         self.anchor_out = [0.0] * B
@@ -546,7 +555,7 @@ class ReferenceModel(mesa.Model):
         for bloc in self.blocs:
             b = bloc.index
             for applicant in self.states:
-                if not applicant.applying[b] or applicant.pending[b] <= bloc.accession_quarters:
+                if not applicant.applying[b] or applicant.pending[b] <= applicant.floor[b]:
                     continue  # no application, or still in negotiation and ratification
                 voters = [s for s in self.states if s.member[b]]
                 yes = {s.index: s.votes_for(bloc, applicant) for s in voters}

@@ -169,6 +169,19 @@ AdmissionRule = Literal["unanimity", "qualified_majority", "leader", "open", "cl
 assert set(get_args(AdmissionRule)) == set(ADMISSION_CODES), "rules.ADMISSION_CODES and AdmissionRule disagree"
 
 
+class AccessionDuration(_Strict):
+    """How long an application stands before a vote can admit it: a log-logistic distribution.
+
+    Each application's duration is drawn once per replicate (and, for an application already
+    standing at the start, conditional on the time it has already stood); the bloc's
+    ``accession_quarters`` stays the minimum.
+    """
+
+    median_quarters: float = Field(gt=0, le=400, description="median time from application to accession (quarters)")
+    shape: float = Field(gt=0.2, le=50, description="log-logistic shape: larger = less spread")
+    source: str = ""
+
+
 class BlocSpec(_Strict):
     """A bloc: an alliance, union, coalition or the adversary."""
 
@@ -194,6 +207,9 @@ class BlocSpec(_Strict):
     admits_disputed: bool = Field(
         True,
         description="false: a state with an unresolved territorial conflict is not admitted, and does not apply",
+    )
+    accession_duration: AccessionDuration | None = Field(
+        None, description="a distribution of the time an application stands (accession_quarters is its minimum)"
     )
     candidate_quarters: int | None = Field(
         None,
@@ -232,6 +248,7 @@ class BlocChange(_Strict):
     dynamic: bool | None = None
     accession_quarters: int | None = Field(None, ge=0, le=200)
     admits_disputed: bool | None = None
+    accession_duration: AccessionDuration | None = None
     candidate_quarters: int | None = Field(None, ge=0, le=200)
     founding: Founding | None = None
     description: str | None = None

@@ -60,6 +60,8 @@ class World:
     dynamic: np.ndarray  # (B,) bool
     accession_quarters: np.ndarray  # (B,) int: quarters an application stands before a vote can admit
     admits_disputed: np.ndarray  # (B,) bool: false: a state with a territorial conflict is not admitted
+    accession_median: np.ndarray  # (B,) quarters, 0 = no duration distribution (accession_quarters only)
+    accession_shape: np.ndarray  # (B,) log-logistic shape of the accession duration
     candidate_quarters: np.ndarray  # (B,) int: quarters after an application its 'candidate' event is recorded; -1 none
     applications0: np.ndarray  # (S, B) bool: applications standing at the start (data/history/memberships.csv)
     pending0: np.ndarray  # (S, B) int: quarters each has stood by then
@@ -229,6 +231,10 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
         dynamic=np.array([s.dynamic for s in specs], dtype=bool),
         accession_quarters=np.array([s.accession_quarters for s in specs], dtype=np.int64),
         admits_disputed=np.array([s.admits_disputed for s in specs], dtype=bool),
+        accession_median=np.array(
+            [s.accession_duration.median_quarters if s.accession_duration else 0.0 for s in specs]
+        ),
+        accession_shape=np.array([s.accession_duration.shape if s.accession_duration else 1.0 for s in specs]),
         candidate_quarters=np.array(
             [-1 if s.candidate_quarters is None else s.candidate_quarters for s in specs], dtype=np.int64
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.engine import portable
 from simulator.engine.mechanisms import seqsum
 from simulator.scenario.rules import ADMISSION_CODES
 
@@ -17,6 +18,23 @@ OPEN, UNANIMITY, QMV, LEADER, CLOSED = (
     RULE_CODES["leader"],
     RULE_CODES["closed"],
 )
+
+
+def accession_duration(u: np.ndarray, stood: np.ndarray, median: float, shape: float, minimum: int) -> np.ndarray:
+    """Quarters an application must stand before a vote can admit it, drawn from a log-logistic.
+
+    F(t) = 1 / (1 + (t / median)^-shape). An application that has already stood ``stood`` quarters
+    draws its total duration conditional on exceeding that: ``D = F^-1(F(a) + u (1 - F(a)))``
+    (inverse-CDF sampling of the truncated distribution; ``u`` uniform in (0, 1)). Rounded up to
+    whole quarters, never below the bloc's ``minimum`` (``accession_quarters``). Portable
+    arithmetic (simulator.engine.portable), so every CPU draws the same quarters.
+    """
+    a = np.asarray(stood, dtype=float)
+    za = portable.power(np.where(a > 0.0, a, 1.0) / median, shape)
+    fa = np.where(a > 0.0, za / (1.0 + za), 0.0)
+    q = fa + u * (1.0 - fa)
+    d = median * portable.power(q / (1.0 - q), 1.0 / shape)
+    return np.maximum(minimum, np.ceil(np.minimum(d, 100_000.0))).astype(np.int64)
 
 
 def entanglement_risk(voter_threat: np.ndarray, applicant_threat: np.ndarray) -> np.ndarray:
