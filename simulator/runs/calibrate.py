@@ -421,6 +421,17 @@ def load_posterior(path: str | Path) -> ParameterSample:
         raise InputError(f"--posterior: {file}: {exc}") from None
 
 
+def check_out(out: Path, overwrite: bool, marker: str, what: str) -> None:
+    """An output directory may be new or empty; with --force, only one this command wrote (``marker``)."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out '{out}' is a file, not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise InputError(f"output directory '{out}' exists and is not empty; choose another --out or pass --force")
+        if not (out / marker).exists():
+            raise InputError(f"--force replaces only {what}; '{out}' has no {marker}")
+
+
 @dataclass
 class CalibrationResult:
     out_dir: Path
@@ -460,13 +471,7 @@ def run_calibration(
     if episodes is None:
         episodes = [(e.name, e.scenario) for e in load_episodes(files)]
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out '{out}' is a file, not a directory")
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise InputError(f"output directory '{out}' exists and is not empty; choose another --out or pass --force")
-        if not (out / "calibration.json").exists():
-            raise InputError(f"--force replaces only a calibration directory; '{out}' has no calibration.json")
+    check_out(out, overwrite, "calibration.json", "a calibration directory")
     started = time.time()
     with make_evaluator(workers, scheduler) as ev:
         sim = Simulator(episodes, [p.name for p in priors], replicates, seed, ev)
@@ -573,13 +578,7 @@ def leave_one_out(
         raise InputError("--leave-one-out needs at least two episodes")
     by_name = {e.name: f for e, f in zip(episodes, files, strict=True)}
     overwrite = options.pop("overwrite", False)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out '{out}' is a file, not a directory")
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise InputError(f"output directory '{out}' exists and is not empty; choose another --out or pass --force")
-        if not (out / "loo.json").exists():
-            raise InputError(f"--force replaces only a leave-one-out directory; '{out}' has no loo.json")
+    check_out(out, overwrite, "loo.json", "a leave-one-out directory")
     out.mkdir(parents=True, exist_ok=True)
     # written first, so that an interrupted run can be replaced with --force; rewritten at the end
     write_json(out / "loo.json", {"kind": "leave_one_out", "parameters": parameters, "status": "running"})
