@@ -22,7 +22,10 @@ from simulator.scenario.world import World, haversine_km
 EUROPE_LAT = (35.0, 70.0)
 EUROPE_LON = (-10.0, 40.0)
 SCALED = ("milex_usd_m", "gdp_usd_bn", "population_m", "active_k", "reserve_k", "tanks", "aircraft")
-COPIED = ("share0", "democracy", "combat", "own_nuclear", "us_attitude", "eu_attitude", "neutrality", "eu_member")
+COPIED = (
+    "share0", "democracy", "combat", "disputed", "own_nuclear", "us_attitude", "eu_attitude", "neutrality",
+    "neutral_floor", "eu_member",
+)  # fmt: skip
 
 
 def templates(world: World) -> np.ndarray:
@@ -64,6 +67,8 @@ def synthetic_world(base: World, n_states: int, seed: int = 2026) -> World:
     fields["affinity"] = _affinity(base.affinity, idx, S0, rng)
     fields["members0"] = base.members0[idx]
     fields["eligible"] = base.eligible[idx]
+    fields["applications0"] = base.applications0[idx]  # a new state stands where its template stands
+    fields["pending0"] = base.pending0[idx]
     fields["bruegel_mask"] = base.bruegel_mask[idx]
     fields["groups"] = {
         g: np.concatenate([m, S0 + np.flatnonzero(np.isin(tpl, m))]).astype(np.int64) for g, m in base.groups.items()
