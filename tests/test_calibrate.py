@@ -173,3 +173,16 @@ def test_bad_posterior_and_parameters_are_one_line_errors(sim, tmp_path):
     assert res.code == 2 and "not a readable Parquet" in (res.out + res.err)
     res = sim("calibrate", CALM, "-p", "swich_cost=1:2", "--out", tmp_path / "c")
     assert res.code == 2 and "did you mean" in (res.out + res.err)
+
+
+def test_posterior_notes_the_parameters_it_replaces_and_errors_keep_colons(sim, tmp_path):
+    (tmp_path / "p").mkdir()
+    pd.DataFrame({"inertia": [2.0, 3.0], "weight": [0.5, 0.5], "distance": [0.1, 0.2]}).to_parquet(
+        tmp_path / "p" / "posterior.parquet", index=False
+    )
+    res = sim("run", ROOT / "scenarios" / "baseline.yaml", "-n", "10", "--steps", "2", "--no-figures",
+              "--set", "parameters.inertia=1.5", "--posterior", tmp_path / "p", "--out", tmp_path / "r")  # fmt: skip
+    assert res.code == 0, res.err
+    assert "the posterior draws inertia" in res.err
+    res = sim("calibrate", CALM, "-p", "switch_cost=a:b:c", "--out", tmp_path / "c")
+    assert res.code == 2 and "switch_cost=a:b:c" in res.err  # ':b:' is not turned into an emoji

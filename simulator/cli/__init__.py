@@ -57,7 +57,8 @@ def main() -> None:
     try:
         app()  # standalone: click prints usage errors itself and exits 2
     except InputError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        # escape() keeps [brackets] literal; emoji=False keeps ':name:' (e.g. a range a:b:c) literal
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True, emoji=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing was left half-written", highlight=False)

@@ -59,6 +59,12 @@ def backtest(
             from simulator.runs.calibrate import load_posterior
 
             sample = load_posterior(posterior)
+            for item in sets or []:
+                name = item.split("=", 1)[0].removeprefix("parameters.")
+                if item.startswith("parameters.") and name in sample.parameters:
+                    err_console.print(
+                        f"note: the posterior draws {name}; --set {item} is not used", highlight=False, markup=False
+                    )
         result = run_backtest(
             files, out, replicates=replicates, seed=seed, overwrite=force, on_episode=on_episode, posterior=sample,
             overrides=list(sets or []),

@@ -109,9 +109,15 @@ def run(
         overrides.append(f"steps={steps}")
     scenario = load_scenario(scenario_file, overrides)
     if posterior is not None:
-        from simulator.runs.calibrate import load_posterior
+        from simulator.runs.calibrate import with_posterior
 
-        scenario = scenario.model_copy(update={"posterior": load_posterior(posterior)})
+        scenario, replaced = with_posterior(scenario, posterior)
+        for name in replaced:
+            err_console.print(
+                f"note: the posterior draws {name}; the scenario's value (or --set) of it is not used",
+                highlight=False,
+                markup=False,
+            )
     n = replicates or scenario.replicates
     if out is None:
         out = Path("runs") / f"{scenario.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"

@@ -389,6 +389,13 @@ def population_frame(pops: list[Generation], priors: list[Prior]) -> pd.DataFram
     return pd.concat(frames, ignore_index=True)
 
 
+def with_posterior(scenario: Scenario, path: str | Path) -> tuple[Scenario, list[str]]:
+    """The scenario with the posterior of ``path``; and the parameters whose scenario values it replaces."""
+    sample = load_posterior(path)
+    replaced = sorted(set(sample.parameters) & set(scenario.parameters))
+    return scenario.model_copy(update={"posterior": sample}), replaced
+
+
 def load_posterior(path: str | Path) -> ParameterSample:
     """A calibration directory (or its posterior.parquet) as a ParameterSample to draw from."""
     import hashlib
