@@ -328,8 +328,9 @@ def _choose(m, t: int, rr: np.ndarray, ii: np.ndarray, open_blocs: list[int]) ->
     rho = p["choice_persistence"][rr]
     for b in open_blocs:
         draw = m.streams.logistic_at(f"choice:{w.bloc_codes[b]}", t, rr, ii)
-        # a persistent stance (drawn once per replicate, step -1) and this quarter's draw (ch.choice_draw)
-        stance = m.streams.logistic_at(f"stance:{w.bloc_codes[b]}", -1, rr, ii)
+        # a persistent stance (drawn once per replicate, step -1) and this quarter's draw (ch.choice_draw);
+        # with no weight on it anywhere, it is not drawn: (1 - 0) * draw + 0 * 0 is the draw itself
+        stance = m.streams.logistic_at(f"stance:{w.bloc_codes[b]}", -1, rr, ii) if rho.any() else 0.0
         noise = ch.choice_draw(draw, stance, rho) * scale
         act = st.active[rr, b]
         mem = st.member[rr, ii, b]
