@@ -520,13 +520,13 @@ class ReferenceModel(mesa.Model):
         return [self.states[i] for i in c.targets]
 
     def _attack(self, a: int, targets: list, severity: float) -> None:
-        """Threat near the front; wary states see the attacker as more hostile; neutral opinion shifts."""
+        """Threat near the front and the attacker; wary states see the attacker as more hostile; neutral opinion shifts."""
         p = self.p
         attacker = self.states[a]
         hit = {x.index for x in targets}
         for x in targets:
             for other in self.states:
-                other.threat_scale += severity * other.decay[x.index]
+                other.threat_scale += (severity * other.decay[x.index]) * other.decay[a]
             x.threat_scale += severity
             for other in self.states:
                 j = other.index
