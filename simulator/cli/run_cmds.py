@@ -101,9 +101,13 @@ def run(
     ] = None,
 ) -> None:
     """Run the Monte Carlo ensemble of a scenario; print the summary and write a run directory."""
+    from simulator.runs.evaluators import cap_workers
     from simulator.runs.run import run_scenario
     from simulator.scenario.language import load_scenario
 
+    workers, note = cap_workers(workers)
+    if note:
+        err_console.print(f"warning: {note}", highlight=False, markup=False)
     overrides = list(sets or [])
     if steps is not None:
         overrides.append(f"steps={steps}")

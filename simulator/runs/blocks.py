@@ -108,7 +108,10 @@ def iterate_blocks(
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    from simulator.runs.lifeline import watch_parent
+
+    # watch_parent: the workers exit when this process dies, even by SIGKILL
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent) as pool:
         futures = [pool.submit(run_block, scenario, seed, s, e, timeline, backend) for s, e in blocks]
         try:
             for fut in futures:
