@@ -15,12 +15,20 @@ import time
 PARENT_POLL_SECONDS = 0.5
 
 
-def watch_parent(interval: float = PARENT_POLL_SECONDS) -> None:
+def watch_parent(parent: int | None = None, interval: float = PARENT_POLL_SECONDS) -> None:
     """Start a daemon thread that exits this process as soon as its parent process has died.
+
+    Args:
+        parent: the pid of the parent, as the parent saw it (``os.getpid()`` there). Pass it: a worker
+            whose parent died while it was still starting up would otherwise take its new parent
+            (init) for the real one and never notice.
+        interval: seconds between checks.
 
     A dead parent shows as a changed ``os.getppid()`` (the orphan is adopted by init or a subreaper).
     """
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while True:
