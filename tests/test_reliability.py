@@ -219,6 +219,17 @@ def test_stale_partials_of_dead_processes_are_cleaned(tmp_path, sim):
     assert alive.exists() and other.exists() and unlike.exists()
 
 
+def test_a_replacement_killed_halfway_gives_the_old_run_back(made_run, tmp_path, sim):
+    """Killed between moving the old run aside and moving the new one in: the next write restores the old one."""
+    out = tmp_path / "run"
+    shutil.copytree(made_run, tmp_path / ".run.old-99999999")
+    (tmp_path / ".run.partial-99999999").mkdir()
+    res = sim("run", US_EXIT, *FAST, "--out", out)
+    assert res.code == 2 and "exists" in one_line(res.err)  # it is back, so it is not overwritten without --force
+    assert (out / "replicates.parquet").read_bytes() == (made_run / "replicates.parquet").read_bytes()
+    assert sim("verify", out).code == 0 and leftovers(tmp_path) == []
+
+
 # ---------------------------------------------------------------- disk full, read-only
 def test_disk_full_during_a_run_keeps_the_old_run_and_leaves_nothing(run_copy, monkeypatch, sim):
     before = (run_copy / "replicates.parquet").read_bytes()

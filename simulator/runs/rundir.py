@@ -271,8 +271,8 @@ def atomic_directory(target: Path, overwrite: bool = False, option: str = "--out
     with storage_errors(target.parent, "write", option):
         target.parent.mkdir(parents=True, exist_ok=True)
     with TargetLock(lock_path(target), target, option):
+        clean_leftovers(target)  # may put back the previous run of a replacement that was killed halfway
         check_target(target, overwrite, option)  # again: another writer may have finished meanwhile
-        clean_leftovers(target)
         tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
         try:
             with storage_errors(target, "write", option):
