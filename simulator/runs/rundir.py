@@ -68,7 +68,7 @@ def check_target(target: Path, force: bool, option: str = "--out") -> None:
     resolved = target.resolve()
     if resolved == Path(resolved.anchor):
         raise InputError(f"{shown} is the root directory; {_valid(option)}")
-    if resolved == Path.home().resolve():
+    if resolved == _home():
         raise InputError(f"{shown} is your home directory; {_valid(option)}")
     cwd = Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents:
@@ -91,6 +91,13 @@ def check_target(target: Path, force: bool, option: str = "--out") -> None:
         raise InputError(
             f"--force replaces only a run directory written by sim run: '{target}' {why}; {_valid(option)}"
         )
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):  # no HOME and no password entry
+        return None
 
 
 def not_a_run_of_ours(directory: Path) -> str | None:
@@ -152,8 +159,12 @@ class TargetLock:
     def __enter__(self) -> TargetLock:
         with storage_errors(self.target, "write", self.option):
             self.fd = self._acquire_flock() if fcntl is not None else self._acquire_exclusive()
-            os.ftruncate(self.fd, 0)
-            os.write(self.fd, json.dumps(self.me).encode())
+            try:  # who holds it, for the message of the next writer
+                os.ftruncate(self.fd, 0)
+                os.write(self.fd, json.dumps(self.me).encode())
+            except BaseException:
+                self.__exit__()
+                raise
         return self
 
     def _busy(self) -> InputError:
