@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-import yaml
 
 from simulator.errors import InputError
 from simulator.runs.results import read_manifest
@@ -209,8 +208,8 @@ def load_run(path: Path, finished: bool = True) -> RunData:
     scenario: dict = {}
     resolved = path / "scenario.resolved.yaml"
     if resolved.exists():
-        try:
-            scenario = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"{resolved}: not valid YAML ({exc})", str(resolved)) from None
+        from simulator.scenario.yamlio import load_yaml_file
+
+        data = load_yaml_file(resolved).data  # within the YAML limits; errors name the file and line
+        scenario = data if isinstance(data, dict) else {}
     return RunData(path=path, manifest=manifest, summary=summary, scenario=scenario)
