@@ -85,7 +85,7 @@ BlocCode = Annotated[str, Field(min_length=1, description="bloc id (NATO, EU, JE
 
 
 class _Fact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: str = Field(description="where the fact was read: an address, a document, a data release (required)")
     note: str = ""
