@@ -58,21 +58,29 @@ def plot(
     fmt = _check_choice(fmt, FIGURE_FORMATS, "--format")
     _check_dir(result_dir, "run or sweep directory")
     out = out or result_dir / "figures"
-    if is_sweep_dir(result_dir):
-        from analysis.sweep import read_sweep
-        from analysis.sweepfigs import draw_sweep_figures
+    created = not out.exists()
+    try:
+        if is_sweep_dir(result_dir):
+            from analysis.sweep import read_sweep
+            from analysis.sweepfigs import draw_sweep_figures
 
-        sweep = read_sweep(result_dir)
-        for name in outcomes or []:
-            sweep.column(name)  # InputError naming valid outcomes if unknown
-        drawn = draw_sweep_figures(sweep, out, fmt, outcomes or None)
-    else:
-        from analysis.figures import draw_run_figures
-        from analysis.rundata import load_run
+            sweep = read_sweep(result_dir)
+            for name in outcomes or []:
+                sweep.column(name)  # InputError naming valid outcomes if unknown
+            drawn = draw_sweep_figures(sweep, out, fmt, outcomes or None)
+        else:
+            from analysis.figures import draw_run_figures
+            from analysis.rundata import load_run
 
-        if outcomes:
-            raise InputError("--outcome applies to sweep directories only")
-        drawn = draw_run_figures(load_run(result_dir), out, fmt)
+            if outcomes:
+                raise InputError("--outcome applies to sweep directories only")
+            drawn = draw_run_figures(load_run(result_dir), out, fmt)
+    except BaseException:
+        if created:  # a failed plot leaves no half-drawn figures directory of its own making
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     _print_written(drawn.paths, drawn.warnings)
 
 
