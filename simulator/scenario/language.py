@@ -566,10 +566,11 @@ _CONTAINERS: dict[tuple[type, str], Any] = {
 def _child_model(model: Any, part: Any, node: Any) -> Any:
     if isinstance(model, tuple):  # inside a container: the element model
         kind = model[1]
+        tag = node.get("type" if kind == "shock" else "dist") if isinstance(node, dict) else None
         if kind == "shock":
-            return SHOCK_MODELS.get(node.get("type")) if isinstance(node, dict) else None
+            return SHOCK_MODELS.get(tag) if isinstance(tag, str) else None
         if kind == "dist":
-            return DIST_MODELS.get(node.get("dist")) if isinstance(node, dict) else None
+            return DIST_MODELS.get(tag) if isinstance(tag, str) else None
         return kind
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return None

@@ -212,7 +212,7 @@ def check_observed_entries(doc: LocatedDoc) -> None:
         kind = item.get("kind")
         if kind is None:
             raise doc.error("a fact needs 'kind' (one of " + ", ".join(KINDS) + ")", loc)
-        if kind not in _MODELS:
+        if not isinstance(kind, str) or kind not in _MODELS:
             raise doc.error(f"unknown fact kind '{kind}'{suggest(str(kind), KINDS)}", (*loc, "kind"))
         model = _MODELS[kind]
         for key in item:
