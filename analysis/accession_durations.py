@@ -11,6 +11,8 @@ applicant, not the length of the process. The log-logistic distribution (F(t) = 
 rises and then falls; its maximum-likelihood fit with right censoring is in ``fit_loglogistic``.
 ``python -m analysis.accession_durations`` prints the data and the fit (docs/MODEL.md, "Accession
 takes time"); the bloc's ``accession_duration`` in ``simulator/data/blocs.yaml`` holds the result.
+The same fit to NATO's Membership Action Plans (``nato_map_durations``: from the plan to accession)
+gives NATO's ``aspirant_duration`` (docs/MODEL.md, "Two paths into NATO").
 """
 
 from __future__ import annotations
@@ -63,6 +65,36 @@ def eu_durations(cutoff: dt.date = CUTOFF) -> pd.DataFrame:
     return pd.DataFrame(out).sort_values("applied", kind="stable").reset_index(drop=True)
 
 
+def nato_map_durations(cutoff: dt.date = CUTOFF) -> pd.DataFrame:
+    """One row per NATO Membership Action Plan: state, MAP date, end, quarters, observed (joined).
+
+    From the ``MAP`` steps of accession_steps.csv and the ``map`` events of memberships.csv (the
+    earlier date where both give one) to accession, or to ``cutoff`` for a plan still open
+    (right-censored: Bosnia and Herzegovina since 2010).
+    """
+    from importlib import resources
+
+    root = resources.files("simulator") / "data" / "history"
+    rows = []
+    for name in ("accession_steps.csv", "memberships.csv"):
+        with resources.as_file(root / name) as path:
+            f = pd.read_csv(path, dtype=str).rename(columns={"step": "event"})
+        rows.append(f[f["bloc"] == "NATO"][["state", "event", "date"]])
+    ev = pd.concat(rows).drop_duplicates()
+    ev["event"] = ev["event"].str.lower()
+    ev["date"] = [dt.date.fromisoformat(d) for d in ev["date"]]
+    out = []
+    for state, g in ev.groupby("state"):
+        plans = g.loc[g["event"] == "map", "date"]
+        if plans.empty:
+            continue
+        start = plans.min()
+        joined = g.loc[(g["event"] == "joined") & (g["date"] > start), "date"]
+        end, observed = (joined.min(), True) if not joined.empty else (cutoff, False)
+        out.append({"state": state, "map": start, "end": end, "quarters": _quarters(start, end), "observed": observed})
+    return pd.DataFrame(out).sort_values(["map", "state"], kind="stable").reset_index(drop=True)
+
+
 def fit_loglogistic(t: np.ndarray, observed: np.ndarray) -> tuple[float, float]:
     """Maximum-likelihood (median α, shape β) of a log-logistic with right censoring."""
     from scipy.optimize import minimize
@@ -82,14 +114,20 @@ def fit_loglogistic(t: np.ndarray, observed: np.ndarray) -> tuple[float, float]:
     return math.exp(res.x[0]), math.exp(res.x[1])
 
 
-def main() -> None:
-    data = eu_durations()
+def _report(title: str, data: pd.DataFrame) -> None:
     a, b = fit_loglogistic(data["quarters"], data["observed"])
+    print(title)
     with pd.option_context("display.width", 120):
         print(data.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
     print(f"log-logistic fit: median {a:.1f} quarters ({a / 4:.1f} years), shape {b:.2f}")
     for q in (0.1, 0.25, 0.75, 0.9):
         print(f"  quantile {q:.2f}: {a * (q / (1 - q)) ** (1 / b) / 4:.1f} years")
+
+
+def main() -> None:
+    _report("EU applications (accession_duration of the EU)", eu_durations())
+    print()
+    _report("NATO Membership Action Plans (aspirant_duration of NATO)", nato_map_durations())
 
 
 if __name__ == "__main__":

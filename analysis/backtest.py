@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from analysis.document import md_escape
 from analysis.style import GREY, OKABE_ITO, bottom_legend, new_figure, save
 from simulator.errors import InputError
 from simulator.runs.backtest import CLIP, EVENTS, reliability
@@ -160,7 +161,7 @@ def reliability_figure(report: dict, scores: pd.DataFrame, out_dir: Path) -> Pat
 
 def _md_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     def cell(x: str) -> str:
-        return str(x).replace("|", "\\|")
+        return md_escape(x, inline=True)  # fact labels come from scenario files: shown as written, never markup
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(x) for x in r) + " |" for r in rows]
@@ -205,7 +206,12 @@ def backtest_markdown(report: dict, scores: pd.DataFrame, figure: str | None = "
             "",
         ]
     for e in eps:
-        lines += [f"### {e['name']}", "", _md_table(FACT_COLUMNS, fact_rows(scores, e["name"])), ""]
+        lines += [
+            f"### {md_escape(e['name'], inline=True)}",
+            "",
+            _md_table(FACT_COLUMNS, fact_rows(scores, e["name"])),
+            "",
+        ]
         rates = e.get("base_rates", {})
         if rates:
             text = "; ".join(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import mimetypes
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,26 +89,28 @@ class Document:
         """Markdown; figures are copied into ``<stem>_figures/`` beside ``out_file`` and linked."""
         out_file = Path(out_file)
         fig_dir = out_file.parent / f"{out_file.stem}_figures"
-        lines = [f"# {self.title}", ""]
+        e = md_escape
+        lines = [f"# {e(self.title, inline=True)}", ""]
         for block in self.blocks:
             if block.kind == "heading":
-                lines += ["#" * block.extra["level"] + " " + block.content, ""]
+                lines += ["#" * block.extra["level"] + " " + e(block.content, inline=True), ""]
             elif block.kind in ("text", "meta"):
-                lines += [str(block.content), ""]
+                lines += [e(block.content), ""]
             elif block.kind == "warning":
-                lines += [f"> **Warning:** {block.content}", ""]
+                lines += [f"> **Warning:** {e(block.content, inline=True)}", ""]
             elif block.kind == "list":
-                lines += [f"- {item}" for item in block.content] + [""]
+                lines += [f"- {e(item, inline=True)}" for item in block.content] + [""]
             elif block.kind == "table":
                 if block.extra.get("collapsed"):
-                    lines += [f"**{block.extra['collapsed']}**", ""]
+                    lines += [f"**{e(block.extra['collapsed'], inline=True)}**", ""]
                 lines += [_markdown_table(block.content), ""]
             elif block.kind == "figure":
                 fig_dir.mkdir(parents=True, exist_ok=True)
                 target = fig_dir / block.content.name
                 shutil.copyfile(block.content, target)
                 rel = f"{fig_dir.name}/{target.name}"
-                lines += [f"![{block.extra['caption'].split('.')[0]}]({rel})", "", f"*{block.extra['caption']}*", ""]
+                caption = e(block.extra["caption"], inline=True)
+                lines += [f"![{e(block.extra['caption'].split('.')[0], inline=True)}]({rel})", "", f"*{caption}*", ""]
         return "\n".join(lines)
 
 
@@ -161,9 +164,30 @@ def _html_table(frame: pd.DataFrame, numeric: set[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+# Markdown that could run code or lead elsewhere: raw HTML (<script>, <a href>, <img onerror>), autolinks
+# (<javascript:...>), links and images ([text](url), ![alt](url), [ref]: url). Escaping <, >, & as entities
+# and [, ], \ with backslashes leaves such text inert and shown as written; a URL scheme that runs code
+# also has its colon escaped, so no renderer that links bare URLs turns it into a link.
+_MD_ESCAPES = {"\\": "\\\\", "[": "\\[", "]": "\\]", "|": "\\|", "`": "\\`", "<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_MD_SPECIAL = re.compile("|".join(re.escape(c) for c in _MD_ESCAPES))
+_CODE_SCHEMES = re.compile(r"(?i)\b(javascript|vbscript|data|file):")
+
+
+def md_escape(value: object, inline: bool = False) -> str:
+    """Text from a scenario, result or caption as inert Markdown: shown as written, never markup.
+
+    ``inline``: also fold line breaks into spaces (headings, list items, table cells, captions).
+    """
+    text = _MD_SPECIAL.sub(lambda m: _MD_ESCAPES[m.group(0)], str(value))
+    text = _CODE_SCHEMES.sub(lambda m: m.group(1) + "\\:", text)
+    if inline:
+        text = " ".join(text.split())
+    return text
+
+
 def _markdown_table(frame: pd.DataFrame) -> str:
     def clean(v) -> str:
-        return _cell(v).replace("|", "\\|").replace("\n", " ")
+        return md_escape(_cell(v), inline=True)
 
     lines = ["| " + " | ".join(clean(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     for record in frame.itertuples(index=False):

@@ -189,6 +189,8 @@ def write_report(run_dir: Path, out: Path | None = None, fmt: str | None = None)
     out = Path(out) if out is not None else run_dir / f"report.{fmt}"
     if out.exists() and out.is_dir():
         raise InputError(f"--out '{out}' is a directory; give a file name such as {out / ('report.' + fmt)}")
+    if out.exists() and not out.is_file():
+        raise InputError(f"--out '{out}' is a device or special file; give a regular file name such as report.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sim-report-") as tmp:
         if is_sweep_dir(run_dir):
@@ -199,6 +201,9 @@ def write_report(run_dir: Path, out: Path | None = None, fmt: str | None = None)
             doc = build_run_report(load_run(run_dir), Path(tmp))
         text = doc.to_html() if fmt == "html" else doc.to_markdown(out)
     partial = out.with_name(f".{out.name}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(out)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)  # after a failed write (disk full): no half-written file is left
     return out

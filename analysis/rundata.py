@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from simulator.errors import InputError
+from simulator.errors import InputError, StorageError
 from simulator.runs.results import read_manifest
+from simulator.runs.rundir import verify_checksums
 
 DATA_NOTE = "data SIPRI/IMF/IISS (docs/DATA.md)"
 REGION_ORDER = [
@@ -32,6 +34,39 @@ REGION_ORDER = [
 def is_sweep_dir(path: Path) -> bool:
     """A sweep directory holds points.parquet next to its replicates."""
     return (Path(path) / "points.parquet").exists()
+
+
+def damaged_parquet(path: Path, exc: Exception) -> StorageError:
+    """The one-line error of a Parquet file that cannot be read (truncated, garbled, not Parquet)."""
+    reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+    return StorageError(f"'{path}' is not a readable Parquet file ({reason}); the directory is damaged, run it again")
+
+
+def read_parquet_frame(path: Path, **kwargs) -> pd.DataFrame:
+    """pandas.read_parquet with a one-line error for a damaged file."""
+    try:
+        return pd.read_parquet(path, **kwargs)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise damaged_parquet(path, exc) from None
+
+
+def check_unique(path: Path, *keys: np.ndarray) -> None:
+    """A one-line error if rows of ``path`` repeat the same key (replicate, or point and replicate)."""
+    if not keys or keys[0].size == 0:
+        return
+    order = np.lexsort(keys[::-1])
+    same = np.ones(keys[0].size - 1, dtype=bool)
+    for k in keys:
+        s = k[order]
+        same &= s[1:] == s[:-1]
+    if same.any():
+        i = order[int(np.argmax(same)) + 1]
+        what = ", ".join(f"{v[i]}" for v in keys)
+        name = "replicate" if len(keys) == 1 else "(point, replicate)"
+        raise StorageError(
+            f"'{path}' holds {name} {what} more than once: duplicated rows would be counted as replicates; "
+            "the directory is damaged, run it again"
+        )
 
 
 def _read_json(path: Path) -> dict:
@@ -107,7 +142,11 @@ class RunData:
     # ------------------------------------------------------------------ data
     @functools.cached_property
     def _file(self) -> pq.ParquetFile:
-        return pq.ParquetFile(self.path / "replicates.parquet")
+        path = self.path / "replicates.parquet"
+        try:
+            return pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise damaged_parquet(path, exc) from None
 
     @property
     def columns(self) -> list[str]:
@@ -121,7 +160,10 @@ class RunData:
         if name not in self._cache:
             if name not in self.columns:
                 raise InputError(f"run '{self.path}' has no outcome column '{name}'")
-            self._cache[name] = self._file.read(columns=[name]).column(0).to_numpy()
+            try:
+                self._cache[name] = self._file.read(columns=[name]).column(0).to_numpy()
+            except (pa.ArrowException, OSError) as exc:
+                raise damaged_parquet(self.path / "replicates.parquet", exc) from None
         return self._cache[name]
 
     def frame(self, names: list[str]) -> pd.DataFrame:
@@ -143,7 +185,7 @@ class RunData:
     @functools.cached_property
     def trajectories(self) -> pd.DataFrame | None:
         path = self.path / "trajectories.parquet"
-        return pd.read_parquet(path) if path.exists() else None
+        return read_parquet_frame(path) if path.exists() else None
 
     @functools.cached_property
     def state_meta(self) -> pd.DataFrame:
@@ -191,6 +233,7 @@ def load_run(path: Path, finished: bool = True) -> RunData:
     if is_sweep_dir(path):
         raise InputError(f"'{path}' is a sweep directory, not a run; this command needs a run directory")
     manifest = read_manifest(path) if finished or (path / "manifest.json").exists() else {}
+    verify_checksums(path, manifest)  # a file changed or cut short since sim wrote it: one line, exit 2
     if not (path / "replicates.parquet").exists():
         raise InputError(f"'{path}' has no replicates.parquet; is it a run directory written by sim run?")
     summary = _read_json(path / "summary.json")
@@ -212,4 +255,7 @@ def load_run(path: Path, finished: bool = True) -> RunData:
 
         data = load_yaml_file(resolved).data  # within the YAML limits; errors name the file and line
         scenario = data if isinstance(data, dict) else {}
-    return RunData(path=path, manifest=manifest, summary=summary, scenario=scenario)
+    run = RunData(path=path, manifest=manifest, summary=summary, scenario=scenario)
+    if "replicate" in run.columns:
+        check_unique(path / "replicates.parquet", run.column("replicate"))
+    return run

@@ -123,9 +123,12 @@ def save(fig: Figure, out_dir: Path, name: str, fmt: str) -> Path:
     """Save at the fixed size (no tight bbox, so the pixel size is known) and close the figure."""
     path = Path(out_dir) / f"{name}.{fmt}"
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=DPI, format=fmt, metadata=_metadata(fmt))
-    tmp.replace(path)
-    plt.close(fig)
+    try:
+        fig.savefig(tmp, dpi=DPI, format=fmt, metadata=_metadata(fmt))
+        tmp.replace(path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)  # after a failed save (disk full): no half-written file is left
     return path
 
 

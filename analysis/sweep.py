@@ -8,19 +8,21 @@ Every estimate here is recomputed from replicates.parquet.
 from __future__ import annotations
 
 import functools
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import stats
-from analysis.rundata import DATA_NOTE, is_sweep_dir
+from analysis.rundata import DATA_NOTE, check_unique, damaged_parquet, is_sweep_dir, read_parquet_frame
 from analysis.tables import headline_outcomes
 from simulator.errors import InputError
+from simulator.runs.results import read_manifest
+from simulator.runs.rundir import verify_checksums
 from simulator.runs.stats import Z95
 
 MAX_LEVELS = 12  # a parameter with more distinct values than this is binned by quantiles
@@ -69,7 +71,11 @@ class SweepData:
 
     @functools.cached_property
     def _file(self) -> pq.ParquetFile:
-        return pq.ParquetFile(self.path / "replicates.parquet")
+        path = self.path / "replicates.parquet"
+        try:
+            return pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise damaged_parquet(path, exc) from None
 
     @property
     def n(self) -> int:
@@ -84,7 +90,10 @@ class SweepData:
         if name not in self._cache:
             if name not in self.columns:
                 raise InputError(f"sweep '{self.path}' has no outcome '{name}'; e.g. {', '.join(self.outcomes()[:6])}")
-            self._cache[name] = self._file.read(columns=[name]).column(0).to_numpy(zero_copy_only=False)
+            try:
+                self._cache[name] = self._file.read(columns=[name]).column(0).to_numpy(zero_copy_only=False)
+            except (pa.ArrowException, OSError) as exc:
+                raise damaged_parquet(self.path / "replicates.parquet", exc) from None
         return self._cache[name]
 
     def outcomes(self) -> list[str]:
@@ -118,12 +127,13 @@ def read_sweep(path: Path) -> SweepData:
         raise InputError(f"'{path}' is an unfinished sweep (no manifest.json); complete it with sim sweep --resume")
     if not (path / "replicates.parquet").exists():
         raise InputError(f"'{path}' has no replicates.parquet")
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path / 'manifest.json'}: not valid JSON ({exc.msg})") from None
-    points = pd.read_parquet(path / "points.parquet").sort_values("point").reset_index(drop=True)
-    return SweepData(path, manifest, points)
+    manifest = read_manifest(path)
+    verify_checksums(path, manifest)  # a file changed or cut short since sim wrote it: one line, exit 2
+    points = read_parquet_frame(path / "points.parquet").sort_values("point").reset_index(drop=True)
+    sweep = SweepData(path, manifest, points)
+    if "point" in sweep.columns and "replicate" in sweep.columns:
+        check_unique(path / "replicates.parquet", sweep.column("point"), sweep.column("replicate"))
+    return sweep
 
 
 # ---------------------------------------------------------------------------- estimates

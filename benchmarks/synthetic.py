@@ -69,6 +69,7 @@ def synthetic_world(base: World, n_states: int, seed: int = 2026) -> World:
     fields["eligible"] = base.eligible[idx]
     fields["applications0"] = base.applications0[idx]  # a new state stands where its template stands
     fields["pending0"] = base.pending0[idx]
+    fields["aspirants0"] = base.aspirants0[idx]
     fields["bruegel_mask"] = base.bruegel_mask[idx]
     fields["groups"] = {
         g: np.concatenate([m, S0 + np.flatnonzero(np.isin(tpl, m))]).astype(np.int64) for g, m in base.groups.items()

@@ -84,7 +84,13 @@ shocks:
 """
 
 # The cases of the exactness tests: every shipped scenario and the stress scenario.
-CASES = [pytest.param(path, id=path.stem) for path in SCENARIOS] + [pytest.param("stress", id="stress")]
+# A dated world too: 2014, with Membership Action Plans standing (their own accession duration) and a declared veto.
+CRIMEA_2014 = ROOT / "scenarios" / "history" / "crimea_2014.yaml"
+CASES = (
+    [pytest.param(path, id=path.stem) for path in SCENARIOS]
+    + [pytest.param(CRIMEA_2014, id="crimea_2014")]
+    + [pytest.param("stress", id="stress")]
+)
 
 
 @cache

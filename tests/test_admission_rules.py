@@ -30,10 +30,44 @@ def test_territorial_conflicts_by_date():
 
 
 def test_an_invitation_is_a_standing_application():
-    before, after = world("2015Q4"), world("2016Q1")  # Montenegro invited on 2 Dec 2015
-    nato = before.bloc_index("NATO")
-    assert not before.applications0[before.index("MNE"), nato]
-    assert after.applications0[after.index("MNE"), nato]
+    """Montenegro: a Membership Action Plan from Dec 2009 (the MAP path), invited on 2 Dec 2015 (the invited path)."""
+    y2009, before, after = world("2009Q4"), world("2015Q4"), world("2016Q1")
+    nato, mne = before.bloc_index("NATO"), before.index("MNE")
+    assert not y2009.applications0[mne, nato]  # the plan dates from 4 Dec 2009
+    assert before.applications0[mne, nato] and before.aspirants0[mne, nato]
+    assert before.pending0[mne, nato] == 23  # 4 Dec 2009 to 1 Oct 2015: 23 whole quarters
+    assert after.applications0[mne, nato] and not after.aspirants0[mne, nato]  # invited: its own date, short floor
+    assert after.pending0[mne, nato] == 1
+
+
+def test_only_a_membership_action_plan_is_an_aspirant_application():
+    """The Bucharest promise (GEO, UKR 2008) and Bosnia's conditional MAP (never taken up) are not applications."""
+    w = world("2014Q1")
+    nato = w.bloc_index("NATO")
+    standing = {w.codes[i] for i in np.flatnonzero(w.applications0[:, nato])}
+    assert standing == {"MKD", "MNE"}
+    assert all(w.aspirants0[w.index(c), nato] for c in standing)
+    assert not w.aspirants0[:, w.bloc_index("EU")].any()
+
+
+def test_a_membership_action_plan_has_its_own_duration():
+    """The floor of a MAP standing at the start is drawn from NATO's aspirant_duration, conditional on its age."""
+    from simulator.engine.mechanisms.admission import accession_duration
+
+    sc = load_scenario_text(text(as_of="2014Q1", steps=4), "t.yaml")
+    m = AllianceModel(sc, np.arange(2000))
+    w = m.world
+    nato, mne, fin = w.bloc_index("NATO"), w.index("MNE"), w.index("FIN")
+    floor = m.accession_floor[:, :, nato]
+    assert (floor[:, fin] == w.accession_quarters[nato]).all()  # a new application: the fast path
+    stood = int(w.pending0[mne, nato])
+    assert (floor[:, mne] > stood).all()  # conditional on the 17 quarters it has stood
+    u = m.streams.uniform_at("aspirant:NATO", -1, np.arange(2000), np.full(2000, mne))
+    expected = accession_duration(u, np.full(2000, stood), w.aspirant_median[nato], w.aspirant_shape[nato], 2)
+    assert (floor[:, mne] == expected).all()
+    # the fitted distribution: about half the plans of that age end within four more years
+    share = float(np.mean(floor[:, mne] <= stood + 16))
+    assert 0.4 < share < 0.95, share
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

@@ -91,15 +91,15 @@ def test_unbiased_distance_and_fact_counts():
     assert counts.tolist() == [[2, 0], [1, 1]]
 
 
-def synthetic_facts(scenario, truth: float, n: int = 300) -> list[cal.Fact]:
-    """Facts simulated by the model itself at switch_cost = truth: one realization (replicate 0 of a
+def synthetic_facts(scenario, truth: float, replicate: int = 0) -> list[cal.Fact]:
+    """Facts simulated by the model itself at switch_cost = truth: one realization (one replicate of a
     run with another seed) of every NATO, EU and coalition application a non-member could make."""
     from simulator.engine.timeline import KIND_CODE
     from simulator.runs.blocks import world_for
 
     w = world_for(scenario)
     sc = scenario.model_copy(update={"parameters": {**scenario.parameters, "switch_cost": truth}})
-    m = AllianceModel(sc, np.arange(1), seed=99, record_timeline=True).run()
+    m = AllianceModel(sc, np.array([replicate]), seed=99, record_timeline=True).run()
     ev = m.timeline.event_array()
     facts = []
     for bloc in ("NATO", "EU", "CWILL"):
@@ -113,17 +113,20 @@ def synthetic_facts(scenario, truth: float, n: int = 300) -> list[cal.Fact]:
 def test_calibration_recovers_a_known_parameter():
     """The standard check of an inference pipeline: data simulated at a known value, then inferred.
 
-    Two truths of switch_cost; each posterior (40 particles, 3 generations) must cover its truth
-    with its 5-95 % interval, be much narrower than the prior, and the two must be ordered.
+    Two truths of switch_cost, each observed in three independent realizations of the episode (three
+    "episodes" with the same world); each posterior (40 particles, 3 generations) must cover its
+    truth with its 5-95 % interval, be much narrower than the prior, and the two must be ordered.
     """
     sc = load_scenario(INVASION)
     priors = cal.parse_priors(["switch_cost=0.25:4"])
     means = []
     for truth in (0.8, 2.5):
-        facts = synthetic_facts(sc, truth)
-        assert 0 < sum(f.y for f in facts) < len(facts)  # informative: some apply, some do not
+        given = [synthetic_facts(sc, truth, r) for r in range(3)]
+        for facts in given:
+            assert 0 < sum(f.y for f in facts) < len(facts)  # informative: some apply, some do not
         with InProcess() as ev:
-            sim = cal.Simulator([("synthetic", sc)], ["switch_cost"], 10, 3, ev, given=[facts])
+            episodes = [(f"synthetic{r}", sc) for r in range(3)]
+            sim = cal.Simulator(episodes, ["switch_cost"], 10, 3, ev, given=given)
             pops = cal.abc_smc(sim, priors, particles=40, generations=3, quantile=0.5, seed=1)
         post = pops[-1]
         s = cal.summarise(post, priors)["switch_cost"]

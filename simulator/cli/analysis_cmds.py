@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from simulator.cli import app, console, err_console
-from simulator.errors import InputError
+from simulator.errors import InputError, storage_errors
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 REPORT_FORMATS = ("html", "md")
@@ -31,6 +31,11 @@ def _check_dir(path: Path, what: str = "run directory") -> Path:
     if not path.is_dir():
         raise InputError(f"'{path}' is a file, not a {what}")
     return path
+
+
+def _check_not_file(path: Path, option: str, valid: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} '{path}' is a file, not a directory; give {valid}")
 
 
 def _print_written(paths: list[Path], warnings: list[str]) -> None:
@@ -58,6 +63,7 @@ def plot(
     fmt = _check_choice(fmt, FIGURE_FORMATS, "--format")
     _check_dir(result_dir, "run or sweep directory")
     out = out or result_dir / "figures"
+    _check_not_file(out, "--out", "a directory for the figures")
     created = not out.exists()
     try:
         if is_sweep_dir(result_dir):
@@ -67,14 +73,17 @@ def plot(
             sweep = read_sweep(result_dir)
             for name in outcomes or []:
                 sweep.column(name)  # InputError naming valid outcomes if unknown
-            drawn = draw_sweep_figures(sweep, out, fmt, outcomes or None)
+            with storage_errors(out, "write", "--out"):
+                drawn = draw_sweep_figures(sweep, out, fmt, outcomes or None)
         else:
             from analysis.figures import draw_run_figures
             from analysis.rundata import load_run
 
             if outcomes:
                 raise InputError("--outcome applies to sweep directories only")
-            drawn = draw_run_figures(load_run(result_dir), out, fmt)
+            run = load_run(result_dir)
+            with storage_errors(out, "write", "--out"):
+                drawn = draw_run_figures(run, out, fmt)
     except BaseException:
         if created:  # a failed plot leaves no half-drawn figures directory of its own making
             import shutil
@@ -101,7 +110,9 @@ def report(
         fmt = "md"
     if fmt is not None:
         fmt = _check_choice(fmt, REPORT_FORMATS, "--format")
-    path = write_report(result_dir, out, fmt)
+    target = out or result_dir / f"report.{fmt or 'html'}"
+    with storage_errors(target, "write", "--out"):
+        path = write_report(result_dir, out, fmt)
     console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
@@ -123,7 +134,11 @@ def compare(
     fmt = _check_choice(fmt, FIGURE_FORMATS, "--format")
     a, b = load_run(_check_dir(run_a)), load_run(_check_dir(run_b))
     cmp = compare_runs(a, b)
-    written = write_comparison(cmp, out or run_b / f"compare-{run_a.resolve().name}", fmt) if files else []
+    target = out or run_b / f"compare-{run_a.resolve().name}"
+    if files:
+        _check_not_file(target, "--out", "a directory for the table and figure")
+    with storage_errors(target, "write", "--out"):
+        written = write_comparison(cmp, target, fmt) if files else []
     if as_json:
         rows = cmp.table.drop(columns=["text", "a_text", "b_text"]).to_dict(orient="records")
         payload = {"run_a": str(run_a), "run_b": str(run_b), "paired": cmp.paired, "warnings": cmp.warnings,

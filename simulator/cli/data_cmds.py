@@ -184,10 +184,27 @@ def schema(
 
     text = json.dumps(scenario_json_schema(), indent=2)
     if out:
-        out.write_text(text + "\n", encoding="utf-8")
-        console.print(f"wrote {out}")
+        _write_file(out, text + "\n", "--out")
+        console.print(f"wrote {escape(str(out))}", highlight=False)
     else:
         typer.echo(text)
+
+
+def _write_file(path: Path, text: str, option: str) -> None:
+    """Write a text file whole or not at all (temporary file + rename); a one-line error naming ``option``."""
+    from simulator.errors import storage_errors
+
+    if path.is_dir():
+        raise InputError(f"{option} '{path}' is a directory; give a file name such as {path / 'scenario.schema.json'}")
+    if path.exists() and not path.is_file():
+        raise InputError(f"{option} '{path}' is a device or special file; give a regular file name")
+    tmp = path.with_name(f".{path.name}.tmp")
+    with storage_errors(path, "write", option):
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def escape(text: str) -> str:

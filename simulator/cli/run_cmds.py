@@ -105,9 +105,13 @@ def run(
     ] = None,
 ) -> None:
     """Run the Monte Carlo ensemble of a scenario; print the summary and write a run directory."""
+    from simulator.runs.evaluators import cap_workers
     from simulator.runs.run import run_scenario
     from simulator.scenario.language import load_scenario
 
+    workers, note = cap_workers(workers)
+    if note:
+        err_console.print(f"warning: {note}", highlight=False, markup=False)
     overrides = list(sets or [])
     if steps is not None:
         overrides.append(f"steps={steps}")
@@ -239,3 +243,18 @@ def replay_cmd(
         f"European alliance without the US: {'yes' if formed else 'no'}; US in NATO: {outcome.get('us_in_nato')}",
         highlight=False,
     )
+
+
+@app.command("verify")
+def verify_cmd(
+    result_dir: Annotated[Path, typer.Argument(help="a run or sweep directory", show_default=False)],
+) -> None:
+    """Check a run or sweep directory against the checksums in its manifest (exit 0 intact, 2 names the bad file)."""
+    from rich.markup import escape
+
+    from simulator.runs.rundir import load_manifest, verify_checksums
+
+    if result_dir.exists() and not result_dir.is_dir():
+        raise InputError(f"'{result_dir}' is a file; give a run or sweep directory")
+    n = verify_checksums(result_dir, load_manifest(result_dir), required=True)
+    console.print(f"{escape(str(result_dir))}: all {n} files match the checksums in manifest.json", highlight=False)

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator.cli import BackendOption, app, console, err_console
-from simulator.errors import InputError
+from simulator.errors import InputError, StorageError
 from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED
 
 SHOWN_POINTS = 40
@@ -30,19 +30,6 @@ class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:,.0f} rep/s" if speed else "- rep/s", style="progress.data.speed")
-
-
-def _check_memory(value: str) -> str:
-    """``--cluster-memory``: an amount of memory dask-jobqueue understands (8GB, 512 MB, 1.5TiB)."""
-    from dask.utils import parse_bytes
-
-    try:
-        ok = parse_bytes(value) > 0
-    except (ValueError, TypeError, OverflowError):
-        ok = False
-    if not ok:
-        raise InputError(f"--cluster-memory: {value!r} is not an amount of memory; valid: e.g. 8GB, 512MB, 1.5TiB")
-    return value
 
 
 _WALLTIME = re.compile(r"^(\d+-)?\d+(:[0-5]?\d){0,2}$")
@@ -71,9 +58,7 @@ def sweep_cmd(
     ] = None,
     cluster_jobs: Annotated[int, typer.Option("--cluster-jobs", min=1, help="batch jobs to submit")] = 1,
     cluster_cores: Annotated[int, typer.Option("--cluster-cores", min=1, help="cores (= workers) per job")] = 4,
-    cluster_memory: Annotated[
-        str, typer.Option("--cluster-memory", parser=_check_memory, help="memory per job (e.g. 8GB, 512MB)")
-    ] = "8GB",
+    cluster_memory: Annotated[str, typer.Option("--cluster-memory", help="memory per job (e.g. 8GB, 512MB)")] = "8GB",
     cluster_walltime: Annotated[
         str, typer.Option("--cluster-walltime", parser=_check_walltime, help="wall time per job (HH:MM:SS)")
     ] = "01:00:00",
@@ -114,13 +99,25 @@ def sweep_cmd(
     resume: Annotated[bool, typer.Option("--resume", help="complete an interrupted sweep in --out")] = False,
     keep_parts: Annotated[bool, typer.Option("--keep-parts", help="keep OUT/parts after combining")] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="seconds to wait for a scheduler and its first worker")
+        float,
+        typer.Option(
+            "--timeout",
+            min=0.1,
+            help="seconds to wait for a scheduler and its first worker, and for a worker again once all are gone",
+        ),
     ] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     backend: BackendOption = None,
 ) -> None:
     """Run a parameter sweep: every point's ensemble with the same replicate draws (common random numbers)."""
-    from simulator.runs.evaluators import ClusterOptions, DaskJobqueue, make_evaluator
+    from simulator.runs.evaluators import (
+        ClusterOptions,
+        DaskJobqueue,
+        WorkersLost,
+        cap_workers,
+        check_memory,
+        make_evaluator,
+    )
     from simulator.runs.sweep.driver import run_sweep, sweep_status
     from simulator.runs.sweep.spec import load_sweep
     from simulator.runs.sweep.tasks import plan_sweep
@@ -133,6 +130,12 @@ def sweep_cmd(
         raise InputError("--print-job-script needs --cluster slurm or --cluster pbs")
     if resume and out is None:
         raise InputError("--resume needs --out DIR: the directory of the interrupted sweep")
+    if cluster:
+        check_memory(cluster_memory)
+    if workers is not None:
+        workers, note = cap_workers(workers)
+        if note:
+            err_console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
     overrides = list(sets or []) + ([f"steps={steps}"] if steps is not None else [])
     sweep = load_sweep(sweep_file, overrides, replicates=replicates, block_size=block_size)
     options = ClusterOptions(
@@ -173,7 +176,11 @@ def sweep_cmd(
 
         try:
             with evaluator as ev:
-                info = run_sweep(plan, out, ev, resume=resume, keep_parts=keep_parts, progress=show, backend=backend)
+                info = run_sweep(
+                    plan, out, ev, resume=resume, keep_parts=keep_parts, progress=show, backend=backend,
+                    warn=lambda w: err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False,
+                                                     soft_wrap=True),
+                )  # fmt: skip
         except KeyboardInterrupt:
             bar.stop()
             st = sweep_status(plan, out)
@@ -184,6 +191,15 @@ def sweep_cmd(
                 soft_wrap=True,
             )
             raise typer.Exit(130) from None
+        except (WorkersLost, StorageError) as exc:  # the finished parts stay on disk: say how to finish
+            bar.stop()
+            if not (out / "plan.json").is_file():
+                raise  # nothing was started
+            st = sweep_status(plan, out)
+            raise type(exc)(
+                f"{exc}; {st.tasks_done:,} of {st.tasks_total:,} tasks are saved in {out}; after fixing the cause, "
+                f"finish with: {again}"
+            ) from None
         except InputError:
             raise
         except Exception as exc:  # a failed task or a lost scheduler: the finished parts stay on disk

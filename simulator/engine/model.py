@@ -209,7 +209,8 @@ class AllianceModel(mesa.Model):
 
         The bloc's ``accession_quarters``, or, for a bloc with an ``accession_duration``, a draw per
         replicate, state and bloc (stream 'accession:<bloc>', step -1; admission.accession_duration),
-        conditional on the quarters an application standing at the start has already stood.
+        conditional on the quarters an application standing at the start has already stood; a Membership
+        Action Plan standing at the start draws from the bloc's ``aspirant_duration`` instead.
         """
         w, R, S = self.world, self.R, self.world.n_states
         floor = np.broadcast_to(w.accession_quarters[None, None, :], (R, S, w.n_blocs)).copy()
@@ -221,6 +222,14 @@ class AllianceModel(mesa.Model):
             floor[:, :, b] = adm_mech.accession_duration(
                 u, stood, float(w.accession_median[b]), float(w.accession_shape[b]), int(w.accession_quarters[b])
             )
+        # a Membership Action Plan standing at the start: its own duration (stream 'aspirant:<bloc>')
+        for b in np.flatnonzero((w.aspirant_median > 0.0) & w.aspirants0.any(axis=0)):
+            u = self.streams.uniform_at(f"aspirant:{w.bloc_codes[b]}", -1, rows, cells).reshape(R, S)
+            drawn = adm_mech.accession_duration(
+                u, w.pending0[None, :, b], float(w.aspirant_median[b]), float(w.aspirant_shape[b]),
+                int(w.accession_quarters[b]),
+            )  # fmt: skip
+            floor[:, :, b] = np.where(w.aspirants0[None, :, b], drawn, floor[:, :, b])
         return floor
 
     def _decay(self) -> np.ndarray:

@@ -148,9 +148,11 @@ def _attack(m, c, r: np.ndarray, t: int) -> None:
     others = np.ones(S, dtype=bool)
     others[a] = False
     others[targets] = False
+    attacker_near = near(a)
     for x in targets:
         front = near(x)
-        st.threat_scale[r, :] += severity * front
+        # threat rises where the war is near and the attacker too (the exposure opinion uses below)
+        st.threat_scale[r, :] += (severity * front) * attacker_near
         st.threat_scale[r, x] += severity
         # every state already wary of the attacker sees it as more hostile, the more the nearer the front
         wary = (st.affinity[r, a, :] < 0.0) & others[None, :]
@@ -158,7 +160,7 @@ def _attack(m, c, r: np.ndarray, t: int) -> None:
         st.affinity[r, a, :] -= fear
         st.affinity[r, :, a] -= fear
         # neutral opinion shifts where the war is near and the attacker too; law and constitutions hold
-        exposure = (severity * front) * near(a)
+        exposure = (severity * front) * attacker_near
         st.neutrality[r, :] = ch.opinion_shift(
             st.neutrality[r, :], w.neutral_floor[None, :], exposure, p["attack_opinion"][r, None]
         )

@@ -173,6 +173,12 @@ class ReferenceState(mesa.Agent):
                 median, shape = float(world.accession_median[b]), float(world.accession_shape[b])
                 drawn = accession_duration(np.array([u]), np.array([stood]), median, shape, self.floor[b])
                 self.floor[b] = int(drawn[0])
+            if world.aspirant_median[b] > 0.0 and world.aspirants0[i, b]:  # a Membership Action Plan
+                u = uniform_at(model.root_seed, f"aspirant:{world.bloc_codes[b]}", model.replicate, -1, i)
+                median, shape = float(world.aspirant_median[b]), float(world.aspirant_shape[b])
+                minimum = int(world.accession_quarters[b])
+                drawn = accession_duration(np.array([u]), np.array([self.pending[b]]), median, shape, minimum)
+                self.floor[b] = int(drawn[0])
         self.threat_prev = 0.0
         self.anchor_in = [0.0] * B
         self.anchor_out = [0.0] * B
@@ -514,13 +520,13 @@ class ReferenceModel(mesa.Model):
         return [self.states[i] for i in c.targets]
 
     def _attack(self, a: int, targets: list, severity: float) -> None:
-        """Threat near the front; wary states see the attacker as more hostile; neutral opinion shifts."""
+        """Threat near the front and the attacker; wary states see the attacker as more hostile; neutral opinion shifts."""
         p = self.p
         attacker = self.states[a]
         hit = {x.index for x in targets}
         for x in targets:
             for other in self.states:
-                other.threat_scale += severity * other.decay[x.index]
+                other.threat_scale += (severity * other.decay[x.index]) * other.decay[a]
             x.threat_scale += severity
             for other in self.states:
                 j = other.index

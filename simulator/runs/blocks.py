@@ -105,10 +105,16 @@ def iterate_blocks(
             yield run_block(scenario, seed, start, stop, timeline, backend)
         return
     import multiprocessing as mp
+    import os
     from concurrent.futures import ProcessPoolExecutor
 
+    from simulator.runs.lifeline import watch_parent
+
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    # watch_parent: the workers exit when this process dies, even by SIGKILL
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=watch_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = [pool.submit(run_block, scenario, seed, s, e, timeline, backend) for s, e in blocks]
         try:
             for fut in futures:

@@ -9,7 +9,8 @@ generation set adaptively as a quantile of the previous one's distances, Del Mor
 - **simulation of a particle** θ: each episode of ``scenarios/history/`` is run with
   ``replicates_per_particle`` replicates at θ. All the particles of a batch run as one ensemble (a
   ``ParameterSample`` with ``assign: replicate`` gives replicate r the parameters of particle
-  ``r mod P``), so a batch costs one run of each episode, split into blocks that run in this
+  ``r mod P``; every batch takes replicate indices not used before, so no particle slot shares the
+  random numbers of an earlier one), so a batch costs one run of each episode, split into blocks that run in this
   process, on local workers or on a Dask scheduler (``simulator.runs.evaluators``, as sweeps do);
 - **distance**: the Brier score of θ over every binary fact of every episode (applied, joined,
   not_applied, not_joined): ``d(θ) = mean_f (p_f(θ) − y_f)²`` with ``p_f`` estimated by the share
@@ -188,6 +189,7 @@ class Simulator:
     simulations: int = 0
     replicates_run: int = 0
     batches: int = 0
+    offset: int = 0  # the first replicate index the next batch may use
     seconds: float = 0.0
 
     def __post_init__(self) -> None:
@@ -207,6 +209,11 @@ class Simulator:
         per = replicates or self.replicates
         sample = ParameterSample(parameters=self.names, rows=particles.tolist(), assign="replicate")
         n = P * per
+        # Fresh random numbers for every batch: batch k runs replicates [k0, k0 + n), k0 = (replicates run
+        # so far) rounded up to a multiple of P, so replicate r still belongs to particle r mod P but no
+        # particle slot reuses the replicates (the random streams) of an earlier batch.
+        k0 = -(-self.offset // P) * P
+        self.offset = k0 + n
         self.replicates_run += n * len(self.episodes)
         calls, owner = [], {}
         for e, ((name, sc), facts) in enumerate(zip(self.episodes, self.per_episode, strict=True)):
@@ -214,7 +221,7 @@ class Simulator:
             for a, b in plan_blocks(n, self.block_size):
                 key = f"sim-calibrate-{self.batches}-{name}-{a}"
                 owner[key] = e
-                calls.append(Call(key, calibration_task, (js, self.seed, a, b, facts, P)))
+                calls.append(Call(key, calibration_task, (js, self.seed, k0 + a, k0 + b, facts, P)))
         counts = [np.zeros((P, len(f)), dtype=np.int64) for f in self.per_episode]
         for call, result in self.evaluator.as_completed(calls):  # integer counts: the order does not matter
             counts[owner[call.key]] += result

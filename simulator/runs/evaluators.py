@@ -24,11 +24,47 @@ from simulator.errors import InputError
 
 CLUSTER_KINDS = ("slurm", "pbs")
 RETRIES = 3
+# Local worker processes beyond this many per core only add memory and start-up time (`--workers` is capped).
+MAX_WORKERS_PER_CORE = 4
+POLL_SECONDS = 0.02  # how often a Dask sweep looks for finished tasks while it also watches its workers
 # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536. Setting it at all switches off glibc's
 # dynamic mmap threshold, and at 64 KiB the engine's many short-lived arrays are mapped and unmapped
 # every step: about 1.5x slower. 128 MiB keeps the speed and still returns memory between tasks.
 WORKER_TRIM_THRESHOLD = "134217728"
 PRE_SPAWN_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+
+
+class WorkersLost(InputError):
+    """Every worker of a Dask cluster is gone and none came back within the timeout."""
+
+
+def max_workers() -> int:
+    """The most local worker processes ``--workers`` may ask for: MAX_WORKERS_PER_CORE x the cores."""
+    return MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
+def cap_workers(n: int, option: str = "--workers") -> tuple[int, str | None]:
+    """``n`` capped at max_workers(), with the note to print when it was capped."""
+    top = max_workers()
+    if n <= top:
+        return n, None
+    cores = os.cpu_count() or 1
+    return top, (
+        f"{option} {n:,} is more than {MAX_WORKERS_PER_CORE} per core on this machine ({cores} cores); using {top}"
+    )
+
+
+def check_memory(text: str, option: str = "--cluster-memory") -> str:
+    """A batch job's memory (``8GB``, ``64GiB``, ``500MB``); a one-line InputError otherwise."""
+    from dask.utils import parse_bytes
+
+    try:
+        size = parse_bytes(str(text).strip())
+    except (ValueError, TypeError, KeyError, OverflowError):  # OverflowError: '1e400GB'
+        size = None
+    if not size or size <= 0:
+        raise InputError(f"{option} '{text}' is not an amount of memory; give e.g. 8GB, 64GiB or 500MB")
+    return str(text).strip()
 
 
 @dataclass(frozen=True)
@@ -94,10 +130,11 @@ class DaskEvaluator(Evaluator):
     however many tasks a sweep has; a task whose worker dies is rescheduled (``retries``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lost_timeout: float = 10.0) -> None:
         self.client: Any = None
         self.cluster: Any = None  # set by evaluators that start their own cluster
         self._threads = (0.0, 0)
+        self.lost_timeout = lost_timeout  # seconds without any worker, once there were some, before giving up
 
     def workers(self) -> int:
         now = time.monotonic()
@@ -125,11 +162,18 @@ class DaskEvaluator(Evaluator):
                 done.add(fut)
 
         fill()
+        watch = _WorkerWatch(self)
         try:
-            for fut in done:
+            while in_flight:
+                if not done.has_ready():
+                    watch.check()  # WorkersLost once no worker has been seen for lost_timeout seconds
+                    time.sleep(POLL_SECONDS)
+                    continue
+                fut = next(done)
                 call = in_flight.pop(fut)
                 result = fut.result()
                 fut.release()
+                watch.alive()
                 yield call, result
                 fill()
         finally:
@@ -146,11 +190,41 @@ class DaskEvaluator(Evaluator):
             _quietly(cluster.close)
 
 
+class _WorkerWatch:
+    """Notices when a Dask cluster has had no worker for ``lost_timeout`` seconds (after having had some).
+
+    A cluster that never had a worker (batch jobs still queued) is waited for; one whose workers all
+    died (killed, out of memory, wall time over) would otherwise leave the client waiting forever.
+    """
+
+    def __init__(self, evaluator: DaskEvaluator) -> None:
+        self.evaluator = evaluator
+        self.seen = evaluator.workers() > 0
+        self.gone_since: float | None = None
+
+    def alive(self) -> None:
+        self.seen, self.gone_since = True, None
+
+    def check(self) -> None:
+        if self.evaluator.workers() > 0:
+            self.alive()
+            return
+        if not self.seen:
+            return
+        now = time.monotonic()
+        if self.gone_since is None:
+            self.gone_since = now
+        elif now - self.gone_since > self.evaluator.lost_timeout:
+            raise WorkersLost(
+                f"every Dask worker is gone and none came back within {self.evaluator.lost_timeout:g} s (--timeout)"
+            )
+
+
 class DaskLocal(DaskEvaluator):
     """An embedded ``LocalCluster`` of ``n`` single-threaded worker processes on loopback."""
 
-    def __init__(self, n: int) -> None:
-        super().__init__()
+    def __init__(self, n: int, lost_timeout: float = 10.0) -> None:
+        super().__init__(lost_timeout)
         self.n = n
         self.description = f"Dask LocalCluster, {n} worker process{'es' if n != 1 else ''}"
 
@@ -180,7 +254,7 @@ class DaskScheduler(DaskEvaluator):
     """An existing Dask cluster, reached at a scheduler address (``tcp://host:port``) or a scheduler file."""
 
     def __init__(self, address: str, timeout: float = 10.0, wait_for_workers: bool = True) -> None:
-        super().__init__()
+        super().__init__(timeout)
         self.address = address
         self.timeout = timeout
         self.wait = wait_for_workers
@@ -216,12 +290,13 @@ class DaskScheduler(DaskEvaluator):
 class DaskJobqueue(DaskEvaluator):
     """Workers submitted as batch jobs (SLURM or PBS) through dask-jobqueue (the ``cluster`` extra)."""
 
-    def __init__(self, kind: str, options: ClusterOptions, loopback: bool = False) -> None:
-        super().__init__()
+    def __init__(self, kind: str, options: ClusterOptions, loopback: bool = False, lost_timeout: float = 60.0) -> None:
+        super().__init__(lost_timeout)
         if kind not in CLUSTER_KINDS:
             from simulator.errors import suggest
 
             raise InputError(f"unknown --cluster '{kind}'{suggest(kind, CLUSTER_KINDS)}")
+        check_memory(options.memory)
         self.kind = kind
         self.options = options
         self.loopback = loopback
@@ -296,14 +371,15 @@ def make_evaluator(
         scheduler: address (``tcp://host:port``) or scheduler file of a running Dask cluster.
         cluster: ``slurm`` or ``pbs`` to submit workers as batch jobs.
         cluster_options: resources of those jobs.
-        timeout: seconds to wait for a scheduler (and for its first worker).
+        timeout: seconds to wait for a scheduler (and for its first worker), and for a worker again when
+            all have gone (at least 60 s for batch jobs, whose replacements queue).
     """
     if scheduler:
         return DaskScheduler(scheduler, timeout=timeout)
     if cluster:
-        return DaskJobqueue(cluster, cluster_options or ClusterOptions())
+        return DaskJobqueue(cluster, cluster_options or ClusterOptions(), lost_timeout=max(timeout, 60.0))
     n = (os.cpu_count() or 1) if workers is None else workers
-    return InProcess() if n == 0 else DaskLocal(n)
+    return InProcess() if n == 0 else DaskLocal(min(n, max_workers()), lost_timeout=timeout)
 
 
 @contextlib.contextmanager

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import subprocess
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +18,8 @@ import yaml
 
 from simulator import __version__
 from simulator.engine.outcomes import key_outcomes
-from simulator.errors import InputError
 from simulator.runs.blocks import BlockResult
+from simulator.runs.rundir import atomic_directory, load_manifest  # noqa: F401 (atomic_directory: re-exported)
 from simulator.runs.stats import POWER_EDGES, describe, histogram_quantiles
 from simulator.scenario.language import Scenario, quarter_label, scenario_hash
 
@@ -38,35 +35,6 @@ def git_revision() -> str | None:
         return out.stdout.strip() or None if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-@contextmanager
-def atomic_directory(target: Path, overwrite: bool = False):
-    """Yield a temporary sibling directory; on success it replaces ``target`` in one rename.
-
-    An interrupted run leaves only a ``.partial`` directory (no manifest), never a directory that
-    looks complete; an existing ``target`` is kept until the new one is whole.
-    """
-    target = Path(target)
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise InputError(f"output directory '{target}' exists and is not empty; choose another --out or pass --force")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -240,13 +208,5 @@ def manifest(
 
 
 def read_manifest(run_dir: Path) -> dict:
-    """The manifest of a finished run; InputError if the directory is not one."""
-    path = Path(run_dir) / COMPLETE_MARKER
-    if not Path(run_dir).is_dir():
-        raise InputError(f"run directory '{run_dir}' not found")
-    if not path.exists():
-        raise InputError(f"'{run_dir}' is not a finished run directory (no {COMPLETE_MARKER})")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc.msg})", str(path), exc.lineno) from None
+    """The manifest of a finished run; InputError if the directory is not one (see simulator.runs.rundir)."""
+    return load_manifest(run_dir)

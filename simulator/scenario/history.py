@@ -302,23 +302,35 @@ APPLICATION_ENDS = ("joined", "withdrew_application", "suspended", "left")
 
 
 def standing_applications_on(day: dt.date, history: History | None = None) -> dict[tuple[str, str], dt.date]:
-    """(state, bloc) -> date of application, for applications standing on ``day``.
+    """(state, bloc) -> date of application, for applications standing on ``day`` (standing_paths_on)."""
+    return {key: since for key, (since, _path) in standing_paths_on(day, history).items()}
 
-    An application stands from its ``applied`` event (or, where there was none, from a ``candidate``
-    event: a NATO invitation, the members' unanimous decision to start accession talks with Albania,
-    Croatia, Montenegro or North Macedonia, which never applied by letter) until the state joins,
-    withdraws it, or its talks are suspended (``suspended``: Türkiye's EU talks since 2018, Georgia's since 2024).
+
+def standing_paths_on(day: dt.date, history: History | None = None) -> dict[tuple[str, str], tuple[dt.date, str]]:
+    """(state, bloc) -> (date the application stands from, its path), for applications standing on ``day``.
+
+    An application stands from its ``applied`` event (path ``applied``); where there was none, from
+    a ``candidate`` event (path ``candidate``: a NATO invitation, the members' unanimous decision
+    to start accession talks with Albania, Croatia, Montenegro or North Macedonia, which never
+    applied by letter), or from a Membership Action Plan (``map``, path ``map``: the state asked to
+    join and follows NATO's programme of reforms, which ends in an invitation). An invitation after
+    a MAP starts the invited path from its own date. It stands until the state joins, withdraws it,
+    or its talks are suspended (``suspended``: Türkiye's EU talks since 2018, Georgia's since 2024).
     """
     h = history or load_history()
     m = h.memberships[h.memberships["date"] <= day].sort_values("date", kind="stable")
-    out: dict[tuple[str, str], dt.date] = {}
+    out: dict[tuple[str, str], tuple[dt.date, str]] = {}
     for (state, bloc), rows in m.groupby(["state", "bloc"], sort=True):
-        applied = None
+        applied, path = None, None
         for event, date in zip(rows["event"], rows["date"], strict=True):
-            if event == "applied" or (event == "candidate" and applied is None):
-                applied = date  # a NATO invitation (candidate) with no formal application stands from its date
+            if event == "applied":
+                applied, path = date, "applied"
+            elif event == "candidate" and (applied is None or path == "map"):
+                applied, path = date, "candidate"  # an invitation with no formal application stands from its date
+            elif event == "map" and applied is None:
+                applied, path = date, "map"
             elif event in APPLICATION_ENDS:
-                applied = None
+                applied, path = None, None
         if applied is not None:
-            out[(str(state), str(bloc))] = applied
+            out[(str(state), str(bloc))] = (applied, path)
     return out

@@ -232,6 +232,11 @@ class BlocSpec(_Strict):
         description="quarters after an application at which a 'candidate' event is recorded (a label only; "
         "none if not given)",
     )
+    aspirant_duration: AccessionDuration | None = Field(
+        None,
+        description="a distribution of the time from a Membership Action Plan standing at the start to accession "
+        "(NATO); new applications take accession_duration or accession_quarters",
+    )
     founding: Founding | None = None
     description: str = ""
     sources: list[str] = Field(default_factory=list)
@@ -264,6 +269,7 @@ class BlocChange(_Strict):
     admits_disputed: bool | None = None
     accession_duration: AccessionDuration | None = None
     candidate_quarters: int | None = Field(None, ge=0, le=200)
+    aspirant_duration: AccessionDuration | None = None
     founding: Founding | None = None
     description: str | None = None
 

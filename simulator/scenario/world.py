@@ -65,6 +65,9 @@ class World:
     candidate_quarters: np.ndarray  # (B,) int: quarters after an application its 'candidate' event is recorded; -1 none
     applications0: np.ndarray  # (S, B) bool: applications standing at the start (data/history/memberships.csv)
     pending0: np.ndarray  # (S, B) int: quarters each has stood by then
+    aspirant_median: np.ndarray  # (B,) quarters from a Membership Action Plan to accession; 0 = none
+    aspirant_shape: np.ndarray  # (B,) log-logistic shape of that duration
+    aspirants0: np.ndarray  # (S, B) bool: the standing applications that are Membership Action Plans
     min_founders: np.ndarray  # (B,) int, 0 = not foundable
     min_power_share: np.ndarray
     adversary: int
@@ -240,12 +243,15 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
         ),
         applications0=np.zeros((S, B), dtype=bool),
         pending0=np.zeros((S, B), dtype=np.int64),
+        aspirant_median=np.array([s.aspirant_duration.median_quarters if s.aspirant_duration else 0.0 for s in specs]),
+        aspirant_shape=np.array([s.aspirant_duration.shape if s.aspirant_duration else 1.0 for s in specs]),
+        aspirants0=np.zeros((S, B), dtype=bool),
         min_founders=np.array([s.founding.min_founders if s.founding else 0 for s in specs], dtype=np.int64),
         min_power_share=np.array([s.founding.min_power_share if s.founding else 0.0 for s in specs]),
         adversary=bloc_codes.index(base.adversary) if base.adversary in bloc_codes else -1,
         groups=groups,
     )
-    world.applications0, world.pending0 = standing_at_start(world, base)
+    world.applications0, world.pending0, world.aspirants0 = standing_at_start(world, base)
     world.affinity = build_affinity(world, base)
     outcomes = scenario.outcomes if scenario is not None else None
     euro = outcomes.european_blocs if outcomes else ["EDU"]
@@ -301,23 +307,26 @@ def disputed_at_start(codes: list[str], base: Baseline) -> np.ndarray:
     return np.array([bool(flag_on(day, c, "territorial_conflict")) for c in codes], dtype=bool)
 
 
-def standing_at_start(world: World, base: Baseline) -> tuple[np.ndarray, np.ndarray]:
-    """Applications standing on the world's date (applied or a candidate, not yet a member) and their age.
+def standing_at_start(world: World, base: Baseline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Applications standing on the world's date (applied, a candidate or a Membership Action Plan, not yet
+    a member), their age, and which of them are Membership Action Plans (history.standing_paths_on).
 
     From data/history/memberships.csv on the first day of ``as_of`` (today's world: 1 Jan 2026). Only
     blocs of the world that are active and admit applications; states outside the data have none.
     """
-    from simulator.scenario.history import quarter_start, standing_applications_on
+    from simulator.scenario.history import quarter_start, standing_paths_on
 
     day = quarter_start(base.as_of) if base.as_of else quarter_start("2026Q1")
     apps = np.zeros((world.n_states, world.n_blocs), dtype=bool)
     pending = np.zeros((world.n_states, world.n_blocs), dtype=np.int64)
+    aspirants = np.zeros((world.n_states, world.n_blocs), dtype=bool)
     idx = {c: i for i, c in enumerate(world.codes)}
-    for (state, bloc), since in standing_applications_on(day).items():
+    for (state, bloc), (since, path) in standing_paths_on(day).items():
         if state in idx and bloc in world.bloc_codes:
             b = world.bloc_index(bloc)
             i = idx[state]
             if world.active0[b] and world.dynamic[b] and not world.members0[i, b] and world.eligible[i, b]:
                 apps[i, b] = True
                 pending[i, b] = max(1, (day.year - since.year) * 4 + (day.month - since.month) // 3)
-    return apps, pending
+                aspirants[i, b] = path == "map"
+    return apps, pending, aspirants

@@ -6,12 +6,15 @@ A sweep directory while running::
     sweep.yaml                    the sweep file as given
     scenario.resolved.yaml        the base scenario with every default filled in
     points.parquet                point index and the values of the swept keys
-    parts/point=000012/block=000003.parquet      outcomes of one task (tmp file + rename)
-    parts/point=000012/block=000003.steps.npz    its per-step power histograms
+    parts/point=000012/block=000003.steps.npz    per-step power histograms of one task (tmp file + rename)
+    parts/point=000012/block=000003.tag.json     its tag: point, block, plan hash, checksums (parts.py)
+    parts/point=000012/block=000003.parquet      its outcomes, written last
 
 and once complete: ``replicates.parquet``, ``summary.parquet``, ``trajectories.parquet``
 (``sensitivity.parquet`` for design saltelli), then ``manifest.json`` last. A part exists only
-when its task has finished, so a rerun with ``--resume`` computes exactly the missing parts.
+when its task has finished, so a rerun with ``--resume`` computes exactly the missing parts; a part
+that does not match its tag, task and plan is deleted and computed again (simulator.runs.sweep.parts).
+
 """
 
 from __future__ import annotations
@@ -26,21 +29,21 @@ from pathlib import Path
 
 from simulator import __version__
 from simulator.engine.fast import check_backend
-from simulator.errors import InputError
+from simulator.errors import InputError, storage_errors
 from simulator.runs.evaluators import Call, Evaluator
 from simulator.runs.results import COMPLETE_MARKER, manifest, scenario_yaml, write_json
+from simulator.runs.rundir import CHECKSUMS, file_checksums, load_manifest
 from simulator.runs.sweep.combine import RESULT_FILES, combine_parts, points_table, write_table
 from simulator.runs.sweep.lock import SweepLock
+from simulator.runs.sweep.parts import plan_hash, verify_parts, write_part
 from simulator.runs.sweep.spec import point_scenario
 from simulator.runs.sweep.tasks import (
     PARTS_DIR,
     PLAN_FILE,
     SweepPlan,
     Task,
-    TaskResult,
     part_path,
     run_task,
-    steps_path,
 )
 
 
@@ -94,6 +97,7 @@ def run_sweep(
     keep_parts: bool = False,
     progress: Callable[[SweepStatus], None] | None = None,
     backend: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> SweepInfo:
     """Run the missing tasks of a sweep on ``evaluator`` and write the results.
 
@@ -105,17 +109,36 @@ def run_sweep(
         keep_parts: keep ``parts/`` after combining (default: delete; the combined files hold the same rows).
         progress: called with the status at the start and after every task.
         backend: "numpy" or "numba" for every task (default: numba where it imports); results are identical.
+        warn: called with a one-line warning (parts that failed verification and are computed again).
+
+    An OSError writing the directory (disk full, permission) is a one-line StorageError naming it.
     """
     if backend is not None:
         check_backend(backend)
     out = Path(out_dir)
     started = time.time()
-    if _prepare(plan, out, resume) == "complete":
-        man = json.loads((out / COMPLETE_MARKER).read_text(encoding="utf-8"))
+    with _disk(out):
+        state = _prepare(plan, out, resume)
+    if state == "complete":
+        man = load_manifest(out)
         if progress:
             progress(sweep_status(plan, out))
         return SweepInfo(out, man, 0, len(plan.tasks))
+    plan_id = plan_hash(plan)
     with SweepLock(out):
+        with _disk(out):
+            bad = verify_parts(plan, out)
+        if bad:
+            message = (
+                f"{len(bad)} part file{'s' if len(bad) > 1 else ''} failed verification and will be computed again "
+                f"({'; '.join(bad[:3])}{'; ...' if len(bad) > 3 else ''})"
+            )
+            if warn is not None:
+                warn(message)
+            else:
+                import warnings
+
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
         status = sweep_status(plan, out)
         resumed = status.tasks_done
         if progress:
@@ -130,7 +153,8 @@ def run_sweep(
         phase: dict[str, float] = {}
         backends: set[str] = set()
         for _, result in evaluator.as_completed(_calls(plan, pending, backend)):
-            _write_part(out, result)
+            with _disk(out):
+                write_part(out, result, plan_id)
             task = result.task
             compute += result.seconds
             cpu += result.cpu_seconds
@@ -148,7 +172,8 @@ def run_sweep(
         if progress:
             status.phase = "combining"
             progress(status)
-        combine_parts(plan, out)
+        with _disk(out):
+            combine_parts(plan, out)
         ran = len(pending)
         reps = sum(t.stop - t.start for t in pending)
         timings = {
@@ -164,7 +189,7 @@ def run_sweep(
             "points_per_second": reps / plan.replicates / run_seconds if run_seconds > 0 and reps else None,
             "phase_seconds": phase,
         }
-        first = json.loads((out / PLAN_FILE).read_text(encoding="utf-8")).get("created", started)
+        first = _plan_created(out, started)
         man = manifest(
             plan.sweep.base, plan.seed, plan.replicates, plan.sweep.block_size, evaluator.workers(), first, timings
         )
@@ -179,10 +204,17 @@ def run_sweep(
             "files": [f for f in (*RESULT_FILES, "sensitivity.parquet") if (out / f).exists()],
             "backend": ",".join(sorted(backends)),  # of the tasks run in this session
         }
-        write_json(out / COMPLETE_MARKER, man)
+        with _disk(out):
+            man[CHECKSUMS] = file_checksums(out)  # readers and `sim verify` check them
+            write_json(out / COMPLETE_MARKER, man)
         if not keep_parts:
             shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
     return SweepInfo(out, man, ran, resumed)
+
+
+def _disk(out: Path):
+    """OSErrors of the sweep's files (not of the evaluator) as one-line StorageErrors naming --out."""
+    return storage_errors(out, "write", "--out")
 
 
 def _calls(plan: SweepPlan, tasks: list[Task], backend: str | None):
@@ -257,11 +289,8 @@ def _check_identity(plan: SweepPlan, out: Path) -> None:
         )
 
 
-def _write_part(out: Path, result: TaskResult) -> None:
-    """Write a task's files atomically: step histograms first, then the part that marks the task done."""
-    part = part_path(out, result.task)
-    part.parent.mkdir(parents=True, exist_ok=True)
-    for path, data in ((steps_path(out, result.task), result.steps), (part, result.part)):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+def _plan_created(out: Path, default: float) -> float:
+    try:
+        return json.loads((out / PLAN_FILE).read_text(encoding="utf-8")).get("created", default)
+    except (OSError, ValueError, AttributeError):
+        return default
