@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
 from simulator.errors import InputError, StorageError
 from simulator.runs.results import read_manifest
@@ -252,10 +251,10 @@ def load_run(path: Path, finished: bool = True) -> RunData:
     scenario: dict = {}
     resolved = path / "scenario.resolved.yaml"
     if resolved.exists():
-        try:
-            scenario = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"{resolved}: not valid YAML ({exc})", str(resolved)) from None
+        from simulator.scenario.yamlio import load_yaml_file
+
+        data = load_yaml_file(resolved).data  # within the YAML limits; errors name the file and line
+        scenario = data if isinstance(data, dict) else {}
     run = RunData(path=path, manifest=manifest, summary=summary, scenario=scenario)
     if "replicate" in run.columns:
         check_unique(path / "replicates.parquet", run.column("replicate"))

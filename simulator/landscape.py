@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.errors import InputError, suggest
+from simulator.scenario.limits import MAX_ABS_NUMBER
 from simulator.scenario.yamlio import LocatedDoc, load_yaml_file, pydantic_errors
 
 MAX_EXHAUSTIVE = 25  # default cap on actors for exhaustive enumeration (2^24 configurations)
@@ -317,7 +318,7 @@ def sample_landscape(landscape: Landscape, starts: int, seed: int) -> LandscapeR
 class _ActorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(strict=True, min_length=1)]
-    size: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+    size: Annotated[float, Field(strict=True, gt=0, le=MAX_ABS_NUMBER, allow_inf_nan=False)]
 
 
 class _LandscapeSpec(BaseModel):
@@ -392,8 +393,13 @@ def load_landscape(path: str | Path, *, max_actors: int | None = None) -> Landsc
                 raise doc.error(f"unknown actor '{actor}'" + suggest(str(actor), first), (*loc, j))
         if a == b:
             raise doc.error(f"self-pair {a}-{b}: a propensity needs two different actors", loc)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-            raise doc.error(f"propensity must be a finite number, got {value!r}", (*loc, 2))
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not np.isfinite(value)
+            or abs(value) > MAX_ABS_NUMBER
+        ):
+            raise doc.error(f"propensity must be a finite number within +-{MAX_ABS_NUMBER:g}, got {value!r}", (*loc, 2))
         pair = frozenset((a, b))
         if pair in seen:
             line = doc.line_of(("landscape", "propensities", seen[pair]))

@@ -14,11 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from simulator.engine.fast import Backend, check_backend
-from simulator.errors import InputError
 
 app = typer.Typer(
     name="sim",
-    help="Coalition simulator: Monte Carlo ensembles of alliance formation under scenario shocks.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -51,15 +49,61 @@ def _register() -> None:
     )
 
 
+# Whether to show tracebacks: the global --debug option or SIM_DEBUG=1 (set again by every main()).
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the full traceback of an error (also SIM_DEBUG=1)")
+    ] = False,
+) -> None:
+    """Coalition simulator: Monte Carlo ensembles of alliance formation under scenario shocks."""
+    _DEBUG["on"] = _DEBUG["on"] or debug
+
+
 def main() -> None:
-    """Entry point of the ``sim`` console script: bad input is one line on stderr and exit 2."""
+    """Entry point of the ``sim`` console script: the one error boundary of the command line.
+
+    Expected failures are one line on stderr naming the file or option, exit 2: bad input
+    (InputError), usage errors, I/O errors (missing, unreadable or read-only files, a full disk),
+    results files that cannot be read (truncated or garbled Parquet) and running out of memory.
+    Anything else is a bug: one line with a hint to report it, exit 70; the traceback only with
+    ``sim --debug ...`` or ``SIM_DEBUG=1``.
+    """
+    from simulator.cli.errors import expected_failure
+
     _register()
+    _DEBUG["on"] = os.environ.get("SIM_DEBUG", "") not in ("", "0")
     try:
-        app()  # standalone: click prints usage errors itself and exits 2
-    except InputError as exc:
-        # escape() keeps [brackets] literal; emoji=False keeps ':name:' (e.g. a range a:b:c) literal
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True, emoji=False)
-        sys.exit(2)
+        code = app(standalone_mode=False)  # click's own errors come here, to be printed in one line
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing was left half-written", highlight=False)
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the boundary: every error is one line
+        failure = expected_failure(exc)
+        if failure is None:  # a bug
+            if _DEBUG["on"]:
+                raise
+            print_error(
+                f"internal error ({type(exc).__name__}: {exc}); this is a bug, please report it with the command "
+                "you ran (sim --debug ... or SIM_DEBUG=1 shows the traceback)"
+            )
+            sys.exit(70)
+        message, exit_code = failure
+        if _DEBUG["on"] and message is not None:
+            import traceback
+
+            traceback.print_exception(exc)
+        if message is not None:
+            print_error(message)
+        sys.exit(exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def print_error(message: str) -> None:
+    """``error: MESSAGE`` on one line of stderr, printed as written (line breaks in it become spaces)."""
+    line = " ".join(message.replace("\r", "\n").split("\n"))
+    # escape() keeps [brackets] literal; emoji=False keeps ':name:' (e.g. a range a:b:c) literal
+    err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True, emoji=False)

@@ -64,24 +64,32 @@ def plot(
     _check_dir(result_dir, "run or sweep directory")
     out = out or result_dir / "figures"
     _check_not_file(out, "--out", "a directory for the figures")
-    if is_sweep_dir(result_dir):
-        from analysis.sweep import read_sweep
-        from analysis.sweepfigs import draw_sweep_figures
+    created = not out.exists()
+    try:
+        if is_sweep_dir(result_dir):
+            from analysis.sweep import read_sweep
+            from analysis.sweepfigs import draw_sweep_figures
 
-        sweep = read_sweep(result_dir)
-        for name in outcomes or []:
-            sweep.column(name)  # InputError naming valid outcomes if unknown
-        with storage_errors(out, "write", "--out"):
-            drawn = draw_sweep_figures(sweep, out, fmt, outcomes or None)
-    else:
-        from analysis.figures import draw_run_figures
-        from analysis.rundata import load_run
+            sweep = read_sweep(result_dir)
+            for name in outcomes or []:
+                sweep.column(name)  # InputError naming valid outcomes if unknown
+            with storage_errors(out, "write", "--out"):
+                drawn = draw_sweep_figures(sweep, out, fmt, outcomes or None)
+        else:
+            from analysis.figures import draw_run_figures
+            from analysis.rundata import load_run
 
-        if outcomes:
-            raise InputError("--outcome applies to sweep directories only")
-        run = load_run(result_dir)
-        with storage_errors(out, "write", "--out"):
-            drawn = draw_run_figures(run, out, fmt)
+            if outcomes:
+                raise InputError("--outcome applies to sweep directories only")
+            run = load_run(result_dir)
+            with storage_errors(out, "write", "--out"):
+                drawn = draw_run_figures(run, out, fmt)
+    except BaseException:
+        if created:  # a failed plot leaves no half-drawn figures directory of its own making
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     _print_written(drawn.paths, drawn.warnings)
 
 

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simulator.cli import app, console, err_console
+from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED
 
 
 @app.command("backtest")
@@ -22,9 +23,14 @@ def backtest(
         typer.Argument(help="episode files with an observed: section (scenarios/history/*.yaml)"),
     ],
     replicates: Annotated[
-        int | None, typer.Option("--replicates", "-n", min=1, help="replicates per episode (default: each file's)")
+        int | None,
+        typer.Option(
+            "--replicates", "-n", min=1, max=MAX_REPLICATES, help="replicates per episode (default: each file's)"
+        ),
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="root seed (default: each file's)")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="root seed (default: each file's)")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="backtest directory (default runs/backtest-TIMESTAMP)")
     ] = None,

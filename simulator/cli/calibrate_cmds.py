@@ -12,6 +12,7 @@ from rich.table import Table
 
 from simulator.cli import app, console, err_console
 from simulator.runs import calibrate as cal
+from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED
 
 
 @app.command("calibrate")
@@ -32,18 +33,20 @@ def calibrate(
         Path | None, typer.Option("--out", "-o", help="calibration directory (default runs/calibrate-TIMESTAMP)")
     ] = None,
     particles: Annotated[
-        int, typer.Option("--particles", min=4, help="population size of each generation")
+        int, typer.Option("--particles", min=4, max=1_000_000, help="population size of each generation")
     ] = cal.DEFAULT_PARTICLES,
     replicates: Annotated[
-        int, typer.Option("--replicates", "-n", min=1, help="replicates per particle and episode")
+        int, typer.Option("--replicates", "-n", min=1, max=MAX_REPLICATES, help="replicates per particle and episode")
     ] = cal.DEFAULT_REPLICATES,
     generations: Annotated[
-        int, typer.Option("--generations", min=1, help="ABC-SMC generations (the first samples the prior)")
+        int, typer.Option("--generations", min=1, max=1000, help="ABC-SMC generations (the first samples the prior)")
     ] = cal.DEFAULT_GENERATIONS,
     quantile: Annotated[
         float, typer.Option("--quantile", help="the next tolerance is this quantile of the distances")
     ] = cal.DEFAULT_QUANTILE,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="root seed of the sampler and the simulations")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=MAX_SEED, help="root seed of the sampler and the simulations")
+    ] = 0,
     workers: Annotated[
         int | None, typer.Option("--workers", "-w", min=0, help="local worker processes (0: in this process)")
     ] = None,
@@ -59,17 +62,24 @@ def calibrate(
     ] = False,
     backtest_replicates: Annotated[
         int | None,
-        typer.Option("--backtest-replicates", min=1, help="replicates of each held-out backtest (default: the file's)"),
+        typer.Option(
+            "--backtest-replicates",
+            min=1,
+            max=MAX_REPLICATES,
+            help="replicates of each held-out backtest (default: the file's)",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing calibration directory")] = False,
 ) -> None:
     """Fit parameters to the observed facts of historical episodes (ABC-SMC); write the posterior sample."""
     if out is None:
         out = Path("runs") / f"calibrate-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    if scheduler and workers is not None:
-        from simulator.errors import InputError
+    from simulator.errors import InputError
 
+    if scheduler and workers is not None:
         raise InputError("--workers sizes a local cluster; with --scheduler it does not apply")
+    if not 0 < quantile <= 1:  # NaN too
+        raise InputError(f"--quantile: {quantile} is not a share of the distances; valid: above 0, at most 1")
 
     def say(text: str) -> None:
         err_console.print(escape(text), highlight=False)

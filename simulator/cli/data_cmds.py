@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from simulator.cli import app, console, err_console
+from simulator.cli import app, console, print_error
 from simulator.errors import InputError
 
 
@@ -133,24 +133,46 @@ def states(
 
 @app.command("validate")
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="scenario files to check")],
+    files: Annotated[list[Path], typer.Argument(help="scenario, sweep or landscape files to check")],
 ) -> None:
-    """Check scenario files: prints OK or the error (file:line: what is wrong) for each; exit 2 if any fails."""
-    from simulator.scenario.language import load_scenario
+    """Check scenario, sweep and landscape files: OK or the error (file:line: what is wrong); exit 2 if any fails.
 
+    A scenario gets every check `sim run` makes before it starts; a sweep file every check `sim sweep`
+    makes (its base scenario and every point); a landscape file those of `sim landscape --descent`.
+    """
     failed = 0
     for f in files:
         try:
-            sc = load_scenario(f)
+            text = _validate_one(f)
         except InputError as exc:
             failed += 1
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            print_error(str(exc))
         else:
-            console.print(
-                f"[green]OK[/] {escape(str(f))}: {sc.name}, {sc.steps} steps, {len(sc.shocks)} shocks", highlight=False
-            )
+            console.print(f"[green]OK[/] {escape(str(f))}: {escape(text)}", highlight=False)
     if failed:
         raise typer.Exit(2)
+
+
+def _validate_one(path: Path) -> str:
+    """Validate one file by its kind (its top-level key); returns what it holds."""
+    from simulator.scenario.language import parse_scenario
+    from simulator.scenario.yamlio import load_yaml_file
+
+    doc = load_yaml_file(path)
+    kind = next(iter(doc.data), None) if isinstance(doc.data, dict) and len(doc.data) == 1 else None
+    if kind == "sweep":
+        from simulator.runs.sweep.spec import load_sweep, sweep_points
+
+        sweep = load_sweep(path)
+        points = sweep_points(sweep)
+        return f"sweep {sweep.name}, {sweep.design}, {len(points):,} points x {sweep.replicates:,} replicates"
+    if kind == "landscape":
+        from simulator.landscape import load_landscape
+
+        land = load_landscape(path)
+        return f"landscape {land.name or path.stem}, {land.n} actors"
+    sc = parse_scenario(doc)
+    return f"{sc.name}, {sc.steps} steps, {len(sc.shocks)} shocks"
 
 
 @app.command("schema")

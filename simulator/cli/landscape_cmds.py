@@ -21,6 +21,7 @@ from simulator.landscape import (
     sample_landscape,
     world_landscape,
 )
+from simulator.scenario.limits import MAX_SEED
 
 _FRUSTRATION_COLUMNS = 8  # minima shown in the frustration table
 
@@ -91,7 +92,7 @@ def landscape(
     ] = 20,
     descent: Annotated[bool, typer.Option("--descent", help="Steepest descent from random starts, any n.")] = False,
     starts: Annotated[int, typer.Option("--starts", min=1, help="Random starts for --descent.")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random starts.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seed of the random starts.")] = 0,
     max_exhaustive: Annotated[
         int,
         typer.Option(

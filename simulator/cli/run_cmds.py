@@ -15,6 +15,7 @@ from rich.table import Table
 
 from simulator.cli import BackendOption, app, console, err_console
 from simulator.errors import InputError
+from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED
 
 
 def _fmt_p(d: dict) -> str:
@@ -77,9 +78,12 @@ def print_summary(summary: dict) -> None:
 def run(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML file", show_default=False)],
     replicates: Annotated[
-        int | None, typer.Option("--replicates", "-n", min=1, help="replicates (default: the scenario's)")
+        int | None,
+        typer.Option("--replicates", "-n", min=1, max=MAX_REPLICATES, help="replicates (default: the scenario's)"),
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="root seed (default: the scenario's)")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="root seed (default: the scenario's)")
+    ] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, max=400, help="horizon in quarters")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="run directory (default runs/NAME-TIMESTAMP)")] = None,
     sets: Annotated[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shlex
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.text import Text
 
 from simulator.cli import BackendOption, app, console, err_console
 from simulator.errors import InputError, StorageError
+from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED
 
 SHOWN_POINTS = 40
 
@@ -28,6 +30,16 @@ class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:,.0f} rep/s" if speed else "- rep/s", style="progress.data.speed")
+
+
+_WALLTIME = re.compile(r"^(\d+-)?\d+(:[0-5]?\d){0,2}$")
+
+
+def _check_walltime(value: str) -> str:
+    """``--cluster-walltime``: a batch system's time limit (MM, HH:MM:SS or D-HH:MM:SS)."""
+    if not _WALLTIME.match(value.strip()):
+        raise InputError(f"--cluster-walltime: {value!r} is not a time limit; valid: e.g. 01:00:00, 2-00:00:00, 90")
+    return value.strip()
 
 
 @app.command("sweep")
@@ -46,8 +58,10 @@ def sweep_cmd(
     ] = None,
     cluster_jobs: Annotated[int, typer.Option("--cluster-jobs", min=1, help="batch jobs to submit")] = 1,
     cluster_cores: Annotated[int, typer.Option("--cluster-cores", min=1, help="cores (= workers) per job")] = 4,
-    cluster_memory: Annotated[str, typer.Option("--cluster-memory", help="memory per job")] = "8GB",
-    cluster_walltime: Annotated[str, typer.Option("--cluster-walltime", help="wall time per job")] = "01:00:00",
+    cluster_memory: Annotated[str, typer.Option("--cluster-memory", help="memory per job (e.g. 8GB, 512MB)")] = "8GB",
+    cluster_walltime: Annotated[
+        str, typer.Option("--cluster-walltime", parser=_check_walltime, help="wall time per job (HH:MM:SS)")
+    ] = "01:00:00",
     cluster_queue: Annotated[str | None, typer.Option("--cluster-queue", help="partition or queue")] = None,
     cluster_account: Annotated[str | None, typer.Option("--cluster-account", help="account to charge")] = None,
     cluster_interface: Annotated[
@@ -63,10 +77,14 @@ def sweep_cmd(
         bool, typer.Option("--print-job-script", help="print the batch script of --cluster and exit")
     ] = False,
     replicates: Annotated[
-        int | None, typer.Option("--replicates", "-n", min=1, help="replicates per point (default: the sweep's)")
+        int | None,
+        typer.Option(
+            "--replicates", "-n", min=1, max=MAX_REPLICATES, help="replicates per point (default: the sweep's)"
+        ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="root seed of the replicate draws (default: the scenario's)")
+        int | None,
+        typer.Option("--seed", min=0, max=MAX_SEED, help="root seed of the replicate draws (default: the scenario's)"),
     ] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, max=400, help="horizon in quarters")] = None,
     sets: Annotated[

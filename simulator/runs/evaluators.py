@@ -60,7 +60,7 @@ def check_memory(text: str, option: str = "--cluster-memory") -> str:
 
     try:
         size = parse_bytes(str(text).strip())
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, OverflowError):  # OverflowError: '1e400GB'
         size = None
     if not size or size <= 0:
         raise InputError(f"{option} '{text}' is not an amount of memory; give e.g. 8GB, 64GiB or 500MB")

@@ -38,10 +38,24 @@ def git_revision() -> str | None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + rename)."""
+    """Write strict JSON atomically (temp file + rename): a value that is not finite is written as null."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n", encoding="utf-8")
+    text = json.dumps(_finite(data), indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def _finite(data: Any) -> Any:
+    """``data`` with NaN and infinities (Python or numpy floats) replaced by None, at any depth."""
+    if isinstance(data, float | np.floating):
+        return float(data) if np.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    if isinstance(data, np.ndarray) and data.dtype.kind == "f":
+        return _finite(data.tolist())
+    return data
 
 
 def _json_default(o: Any) -> Any:

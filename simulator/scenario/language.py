@@ -10,35 +10,49 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.errors import InputError, suggest
+from simulator.scenario.limits import MAX_ABS_NUMBER, MAX_KEY_PARTS, MAX_REPLICATES, MAX_SEED, WORLD_MAX
 from simulator.scenario.observed import ObservedFact
 from simulator.scenario.params import PARAMS
 from simulator.scenario.rules import ADMISSION_CODES
-from simulator.scenario.yamlio import LocatedDoc, document_path, load_yaml_file, load_yaml_text, pydantic_errors
+from simulator.scenario.yamlio import (
+    LocatedDoc,
+    document_path,
+    load_yaml_file,
+    load_yaml_text,
+    load_yaml_value,
+    pydantic_errors,
+)
 
 Target = str | list[str]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # allow_inf_nan=False: NaN and infinities are errors wherever a float is expected (file, --set or API)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+
+#: a finite number within +-MAX_ABS_NUMBER: every float of the language without a narrower documented range
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS_NUMBER, le=MAX_ABS_NUMBER)]
+#: a finite number >= 0 within MAX_ABS_NUMBER
+NonNegative = Annotated[float, Field(allow_inf_nan=False, ge=0, le=MAX_ABS_NUMBER)]
 
 
 # ---------------------------------------------------------------- distributions
 class Normal(_Strict):
     dist: Literal["normal"]
-    mean: float
-    sd: float = Field(gt=0)
-    low: float | None = None
-    high: float | None = None
+    mean: Number
+    sd: Number = Field(gt=0)
+    low: Number | None = None
+    high: Number | None = None
 
 
 class Uniform(_Strict):
     dist: Literal["uniform"]
-    low: float
-    high: float
+    low: Number
+    high: Number
 
     @model_validator(mode="after")
     def _order(self) -> Uniform:
@@ -49,9 +63,9 @@ class Uniform(_Strict):
 
 class Triangular(_Strict):
     dist: Literal["triangular"]
-    low: float
-    mode: float
-    high: float
+    low: Number
+    mode: Number
+    high: Number
 
     @model_validator(mode="after")
     def _order(self) -> Triangular:
@@ -62,10 +76,10 @@ class Triangular(_Strict):
 
 class Beta(_Strict):
     dist: Literal["beta"]
-    a: float = Field(gt=0)
-    b: float = Field(gt=0)
-    low: float = 0.0
-    high: float = 1.0
+    a: Number = Field(gt=0, le=1e6)
+    b: Number = Field(gt=0, le=1e6)
+    low: Number = 0.0
+    high: Number = 1.0
 
     @model_validator(mode="after")
     def _order(self) -> Beta:
@@ -76,8 +90,8 @@ class Beta(_Strict):
 
 class Choice(_Strict):
     dist: Literal["choice"]
-    values: list[float] = Field(min_length=1)
-    weights: list[float] | None = None
+    values: list[Number] = Field(min_length=1)
+    weights: list[NonNegative] | None = None
 
     @model_validator(mode="after")
     def _weights(self) -> Choice:
@@ -108,15 +122,15 @@ QuarterText = Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$", description="a quar
 class StateOverride(_Strict):
     """Per-state changes to the baseline figures (any numeric or preference column)."""
 
-    milex_usd_m: float | None = Field(None, ge=0)
+    milex_usd_m: float | None = Field(None, ge=0, le=WORLD_MAX["milex_usd_m"])
     milex_pct_gdp: float | None = Field(None, ge=0, le=100)
-    gdp_usd_bn: float | None = Field(None, gt=0)
-    population_m: float | None = Field(None, gt=0)
-    active_personnel_k: float | None = Field(None, ge=0)
-    reserve_personnel_k: float | None = Field(None, ge=0)
-    nuclear_warheads: float | None = Field(None, ge=0)
-    tanks: float | None = Field(None, ge=0)
-    combat_aircraft: float | None = Field(None, ge=0)
+    gdp_usd_bn: float | None = Field(None, gt=0, le=WORLD_MAX["gdp_usd_bn"])
+    population_m: float | None = Field(None, gt=0, le=WORLD_MAX["population_m"])
+    active_personnel_k: float | None = Field(None, ge=0, le=WORLD_MAX["active_personnel_k"])
+    reserve_personnel_k: float | None = Field(None, ge=0, le=WORLD_MAX["reserve_personnel_k"])
+    nuclear_warheads: float | None = Field(None, ge=0, le=WORLD_MAX["nuclear_warheads"])
+    tanks: float | None = Field(None, ge=0, le=WORLD_MAX["tanks"])
+    combat_aircraft: float | None = Field(None, ge=0, le=WORLD_MAX["combat_aircraft"])
     democracy: float | None = Field(None, ge=0, le=1)
     us_attitude: float | None = Field(None, ge=-1, le=1)
     eu_attitude: float | None = Field(None, ge=-1, le=1)
@@ -132,15 +146,15 @@ class ExtraState(_Strict):
     region: str
     capital_lat: float = Field(ge=-90, le=90)
     capital_lon: float = Field(ge=-180, le=180)
-    milex_usd_m: float = Field(ge=0)
+    milex_usd_m: float = Field(ge=0, le=WORLD_MAX["milex_usd_m"])
     milex_pct_gdp: float = Field(ge=0, le=100)
-    gdp_usd_bn: float = Field(gt=0)
-    population_m: float = Field(gt=0)
-    active_personnel_k: float = Field(ge=0)
-    reserve_personnel_k: float = Field(0, ge=0)
-    nuclear_warheads: float = Field(0, ge=0)
-    tanks: float = Field(0, ge=0)
-    combat_aircraft: float = Field(0, ge=0)
+    gdp_usd_bn: float = Field(gt=0, le=WORLD_MAX["gdp_usd_bn"])
+    population_m: float = Field(gt=0, le=WORLD_MAX["population_m"])
+    active_personnel_k: float = Field(ge=0, le=WORLD_MAX["active_personnel_k"])
+    reserve_personnel_k: float = Field(0, ge=0, le=WORLD_MAX["reserve_personnel_k"])
+    nuclear_warheads: float = Field(0, ge=0, le=WORLD_MAX["nuclear_warheads"])
+    tanks: float = Field(0, ge=0, le=WORLD_MAX["tanks"])
+    combat_aircraft: float = Field(0, ge=0, le=WORLD_MAX["combat_aircraft"])
     democracy: float = Field(0.5, ge=0, le=1)
     us_attitude: float = Field(0.0, ge=-1, le=1)
     eu_attitude: float = Field(0.0, ge=-1, le=1)
@@ -161,7 +175,7 @@ class WorldSpec(_Strict):
 
 
 class Founding(_Strict):
-    min_founders: int = Field(ge=2)
+    min_founders: int = Field(ge=2, le=1000)
     min_power_share: float = Field(0.0, ge=0, le=1)
 
 
@@ -384,7 +398,9 @@ class Government(_Shock):
     us_attitude: float = Field(0.0, ge=-2, le=2)
     eu_attitude: float = Field(0.0, ge=-2, le=2)
     neutrality: float = Field(0.0, ge=-1, le=1)
-    affinity: dict[str, float] = Field(default_factory=dict, description="change of affinity to a state, group or bloc")
+    affinity: dict[str, Annotated[float, Field(ge=-4, le=4)]] = Field(
+        default_factory=dict, description="change of affinity to a state, group or bloc (-4..4, as a relation shock)"
+    )
 
 
 class Veto(_Shock):
@@ -458,7 +474,7 @@ class ParameterSample(_Strict):
 
     parameters: list[str] = Field(min_length=1)
     rows: list[list[float]] = Field(min_length=1)
-    weights: list[float] | None = None
+    weights: list[NonNegative] | None = None
     assign: Literal["draw", "replicate"] = "draw"
     source: str = Field("", description="where the sample comes from (a calibration directory and its digest)")
 
@@ -497,8 +513,8 @@ class Scenario(_Strict):
     assumptions: list[str] = Field(default_factory=list)
     start: str = Field("2026Q1", description="first quarter, e.g. 2026Q1")
     steps: int = Field(40, ge=1, le=400, description="horizon in quarterly steps")
-    replicates: int = Field(1000, ge=1, le=10_000_000)
-    seed: int = Field(0, ge=0, lt=2**63)
+    replicates: int = Field(1000, ge=1, le=MAX_REPLICATES)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     world: WorldSpec = Field(default_factory=WorldSpec)
     blocs: BlocsSpec = Field(default_factory=BlocsSpec)
     parameters: dict[str, ParamValue] = Field(default_factory=dict)
@@ -556,10 +572,11 @@ _CONTAINERS: dict[tuple[type, str], Any] = {
 def _child_model(model: Any, part: Any, node: Any) -> Any:
     if isinstance(model, tuple):  # inside a container: the element model
         kind = model[1]
+        tag = node.get("type" if kind == "shock" else "dist") if isinstance(node, dict) else None
         if kind == "shock":
-            return SHOCK_MODELS.get(node.get("type")) if isinstance(node, dict) else None
+            return SHOCK_MODELS.get(tag) if isinstance(tag, str) else None
         if kind == "dist":
-            return DIST_MODELS.get(node.get("dist")) if isinstance(node, dict) else None
+            return DIST_MODELS.get(tag) if isinstance(tag, str) else None
         return kind
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return None
@@ -625,7 +642,9 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
                 try:
                     DIST_MODELS[value["dist"]].model_validate(value)
                 except ValidationError as exc:
-                    raise _validation_error(_sub(doc, ("parameters", key)), exc) from None
+                    err = _validation_error(_sub(doc, ("parameters", key)), exc)
+                    err.key = ".".join(["parameters", str(key), *([err.key] if err.key else [])])
+                    raise err from None
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 raise doc.error(
                     f"parameter '{key}' must be a number or a distribution mapping (got {value!r})",
@@ -645,9 +664,11 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
         raise _validation_error(doc, exc) from None
-    from simulator.scenario.baseline import check_scenario_names
+    from simulator.scenario.baseline import baseline_for, check_scenario_names
+    from simulator.scenario.consistency import check_consistency
 
     check_scenario_names(scenario, doc)
+    check_consistency(scenario, doc, baseline_for(scenario))
     check_observed(scenario, doc)
     return scenario
 
@@ -709,7 +730,13 @@ def _sub(doc: LocatedDoc, prefix: tuple) -> LocatedDoc:
     for p in prefix:
         node = node[p]
     lines = {k[len(prefix) :]: v for k, v in doc.lines.items() if k[: len(prefix)] == prefix}
-    return LocatedDoc(node, lines, doc.file)
+    # --set values that wrote this part (or all of it) keep naming their option
+    overridden = {
+        () if prefix[: len(k)] == k else k[len(prefix) :]: text
+        for k, text in doc.overridden.items()
+        if prefix[: len(k)] == k or k[: len(prefix)] == prefix
+    }
+    return LocatedDoc(node, lines, doc.file, overridden)
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
@@ -738,10 +765,7 @@ def apply_overrides(doc: LocatedDoc, overrides: list[str]) -> LocatedDoc:
         if "=" not in item:
             raise InputError(f"--set expects key=value (got {item!r})")
         key, raw = item.split("=", 1)
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            raise InputError(f"--set {key}: cannot parse value {raw!r}") from None
+        value = load_yaml_value(raw, f"--set {key}")
         overridden[set_path(data, key.strip(), value)] = item
     return LocatedDoc(data, doc.lines, doc.file, overridden)
 
@@ -749,6 +773,9 @@ def apply_overrides(doc: LocatedDoc, overrides: list[str]) -> LocatedDoc:
 def set_path(data: dict, dotted: str, value: Any) -> tuple:
     """Set ``value`` at a dotted path; list items by index or by their ``name``. Returns the key path."""
     parts = dotted.split(".")
+    if len(parts) > MAX_KEY_PARTS:
+        shown = dotted if len(dotted) <= 80 else dotted[:77] + "..."
+        raise InputError(f"--set {shown}: a key has at most {MAX_KEY_PARTS} dotted parts (got {len(parts)})")
     node: Any = data
     loc: list = []
     for i, part in enumerate(parts):

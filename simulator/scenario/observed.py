@@ -85,7 +85,7 @@ BlocCode = Annotated[str, Field(min_length=1, description="bloc id (NATO, EU, JE
 
 
 class _Fact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: str = Field(description="where the fact was read: an address, a document, a data release (required)")
     note: str = ""
@@ -212,7 +212,7 @@ def check_observed_entries(doc: LocatedDoc) -> None:
         kind = item.get("kind")
         if kind is None:
             raise doc.error("a fact needs 'kind' (one of " + ", ".join(KINDS) + ")", loc)
-        if kind not in _MODELS:
+        if not isinstance(kind, str) or kind not in _MODELS:
             raise doc.error(f"unknown fact kind '{kind}'{suggest(str(kind), KINDS)}", (*loc, "kind"))
         model = _MODELS[kind]
         for key in item:

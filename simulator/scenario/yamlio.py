@@ -8,22 +8,95 @@ from typing import Any
 import yaml
 
 from simulator.errors import InputError
+from simulator.scenario.limits import MAX_YAML_DEPTH, MAX_YAML_NODES
 
 Loc = tuple[str | int, ...]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe loader; duplicate mapping keys are errors."""
+# libyaml's parser when PyYAML was built with it (about 20 times faster); the same events and marks
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _construct(node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str) -> Any:
+class _LimitExceeded(Exception):
+    def __init__(self, message: str, mark: Any):
+        super().__init__(message)
+        self.message, self.mark = message, mark
+
+
+def check_limits(text: str) -> None:
+    """Walk the YAML events of ``text`` and stop at the first node beyond the documented limits.
+
+    Nothing is built: nesting deeper than ``MAX_YAML_DEPTH`` and more than ``MAX_YAML_NODES`` nodes,
+    an alias counted at the size of what it repeats, raise at the offending node. An alias bomb (nine
+    levels of nine aliases: 9^9 nodes) fails at once instead of being expanded, and deep nesting never
+    reaches Python's recursion limit in the composer, the loader or validation.
+    """
+    sizes: dict[str, int] = {}  # anchor -> the size of its node, aliases expanded
+    frames: list[list[Any]] = []  # [anchor, size so far] of each open mapping or list
+    total = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = frames.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            if frames:
+                frames[-1][1] += size
+            continue
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(frames) >= MAX_YAML_DEPTH:
+                raise _LimitExceeded(
+                    f"nesting deeper than {MAX_YAML_DEPTH} levels of mappings and lists", event.start_mark
+                )
+            frames.append([event.anchor, 1])
+            size = 1
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            if frames:
+                frames[-1][1] += 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(frame[0] == event.anchor for frame in frames):
+                raise _LimitExceeded("an alias refers to its own anchor (a recursive structure)", event.start_mark)
+            size = sizes.get(event.anchor, 1)  # an undefined alias is reported by the composer
+            if frames:
+                frames[-1][1] += size
+        else:
+            continue
+        total += size
+        if total > MAX_YAML_NODES:
+            alias = isinstance(event, yaml.AliasEvent)
+            raise _LimitExceeded(
+                f"{'with this alias expanded, ' if alias else ''}the document has more than {MAX_YAML_NODES:,} "
+                "values (keys, items and scalars; an alias counts as what it repeats)",
+                event.start_mark,
+            )
+
+
+def _scalar(constructor: yaml.constructor.SafeConstructor, node: yaml.Node, file: str) -> Any:
+    """A key or a scalar value; a value its tag cannot build (an impossible date) is an error at its line."""
+    try:
+        return constructor.construct_object(node, deep=True)
+    except ValueError as exc:
+        line = node.start_mark.line + 1
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            raise InputError(
+                f"'{node.value}' is not a valid date ({exc}); give a real date, or quote it to keep it as text",
+                file,
+                line,
+            ) from None
+        raise InputError(f"cannot read the value '{node.value}': {exc}", file, line) from None
+
+
+def _construct(
+    node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str, constructor: yaml.constructor.SafeConstructor
+) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
-        loader = _UniqueKeyLoader("")
-        loader.flatten_mapping(node)
+        constructor.flatten_mapping(node)
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(constructor, key_node, file)
             if not isinstance(key, str | int | float | bool) or key is None:
                 raise InputError("mapping keys must be plain names", file, key_node.start_mark.line + 1)
             if key in out:
@@ -34,13 +107,12 @@ def _construct(node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str) -> 
                     ".".join(map(str, (*path, key))),
                 )
             lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, (*path, key), lines, file)
+            out[key] = _construct(value_node, (*path, key), lines, file, constructor)
             lines[(*path, key)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, (*path, i), lines, file) for i, v in enumerate(node.value)]
-    loader = _UniqueKeyLoader("")
-    return loader.construct_object(node, deep=True)
+        return [_construct(v, (*path, i), lines, file, constructor) for i, v in enumerate(node.value)]
+    return _scalar(constructor, node, file)
 
 
 class LocatedDoc:
@@ -73,11 +145,16 @@ class LocatedDoc:
 def load_yaml_text(text: str, file: str = "<string>") -> LocatedDoc:
     """Parse YAML text into a LocatedDoc; syntax errors become InputError with a line."""
     try:
-        node = yaml.compose(text, Loader=_UniqueKeyLoader)
+        check_limits(text)
+        node = yaml.compose(text, Loader=_Loader)
+    except _LimitExceeded as exc:
+        raise InputError(exc.message, file, exc.mark.line + 1 if exc.mark else None) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own limit (1000 levels), reached before ours
+            raise InputError(f"nesting deeper than {MAX_YAML_DEPTH} levels of mappings and lists", file, line) from None
         raise InputError(f"YAML syntax error: {problem}", file, line) from None
     except yaml.YAMLError as exc:  # pragma: no cover - defensive
         raise InputError(f"YAML error: {exc}", file) from None
@@ -85,11 +162,24 @@ def load_yaml_text(text: str, file: str = "<string>") -> LocatedDoc:
         raise InputError("the file is empty; expected a YAML mapping", file, 1)
     lines: dict[Loc, int] = {}
     try:
-        data = _construct(node, (), lines, file)
+        data = _construct(node, (), lines, file, yaml.constructor.SafeConstructor())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"YAML error: {getattr(exc, 'problem', exc)}", file, mark.line + 1 if mark else None) from None
     return LocatedDoc(data, lines, file)
+
+
+def load_yaml_value(text: str, what: str) -> Any:
+    """Parse one YAML value given on the command line (``--set key=VALUE``) within the same limits as a file.
+
+    Errors read ``WHAT: problem`` (the option names the value; a one-line value has no useful line).
+    """
+    if not text.strip():
+        return None
+    try:
+        return load_yaml_text(text, what).data
+    except InputError as exc:
+        raise InputError(f"{what}: {exc.message}") from None
 
 
 def load_yaml_file(path: str | Path) -> LocatedDoc:

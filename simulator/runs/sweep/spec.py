@@ -20,11 +20,13 @@ from simulator.scenario.language import (
     DIST_MODELS,
     DIST_NAMES,
     Distribution,
+    Number,
     Scenario,
     apply_overrides,
     parse_scenario,
     set_path,
 )
+from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED, MAX_SWEEP_POINTS
 from simulator.scenario.yamlio import LocatedDoc, load_yaml_file, pydantic_errors
 
 Design = Literal["grid", "random", "lhs", "sobol", "saltelli"]
@@ -35,7 +37,7 @@ _UNIT_EPS = 1e-12  # keeps inverse CDFs finite at u = 0 or 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class SweepFields(_Strict):
@@ -45,9 +47,9 @@ class SweepFields(_Strict):
     description: str = ""
     scenario: str = Field(min_length=1, description="base scenario file, relative to the sweep file")
     design: Design = "grid"
-    points: int | None = Field(None, ge=1, le=10_000_000, description="points of a sampled design")
-    replicates: int | None = Field(None, ge=1, le=10_000_000, description="replicates per point")
-    seed: int = Field(0, ge=0, lt=2**63, description="seed of the design sampling (not of the replicates)")
+    points: int | None = Field(None, ge=1, le=MAX_SWEEP_POINTS, description="points of a sampled design")
+    replicates: int | None = Field(None, ge=1, le=MAX_REPLICATES, description="replicates per point")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of the design sampling (not of the replicates)")
     block_size: int = Field(DEFAULT_BLOCK, ge=1, le=1_000_000, description="replicates per task")
     set: dict[str, Any] = Field(default_factory=dict, description="fixed changes to the base scenario")
     parameters: dict[str, Any] = Field(min_length=1, description="dotted scenario keys to vary")
@@ -61,7 +63,7 @@ class _Values(_Strict):
 
 
 class _Range(_Strict):
-    range: tuple[float, float]
+    range: tuple[Number, Number]
     num: int | None = Field(None, ge=1, le=100_000)
     scale: Literal["linear", "log"] = "linear"
     integer: bool = False
@@ -370,6 +372,14 @@ def _check_design(doc: LocatedDoc, spec: SweepFields, parameters: list[SweepPara
                     f"'{p.path}': {p.num} integer points in [{p.low:g}, {p.high:g}] repeat values; lower num",
                     ("sweep", "parameters", p.path, "num"),
                 )
+        counts = [len(p.values) if p.kind == "values" else int(p.num or 1) for p in parameters]
+        size = math.prod(counts)
+        if size > MAX_SWEEP_POINTS:
+            raise doc.error(
+                f"the grid has {' x '.join(f'{c:,}' for c in counts)} = {size:,} points; at most "
+                f"{MAX_SWEEP_POINTS:,} are allowed (fewer levels, or a sampled design: {', '.join(SAMPLED)})",
+                ("sweep", "parameters"),
+            )
         return
     if spec.points is None:
         raise doc.error(f"design '{spec.design}' needs 'points' (how many points to sample)", ("sweep", "design"))
@@ -383,6 +393,13 @@ def _check_design(doc: LocatedDoc, spec: SweepFields, parameters: list[SweepPara
         lower = 1 << (spec.points.bit_length() - 1)
         raise doc.error(
             f"design 'saltelli' needs a power of 2 base points (got {spec.points}; try {lower} or {lower * 2})",
+            ("sweep", "points"),
+        )
+    rows = spec.points * (len(parameters) + 2 if spec.design == "saltelli" else 1)
+    if rows > MAX_SWEEP_POINTS:
+        per = f" ({spec.points:,} base points x {len(parameters) + 2})" if spec.design == "saltelli" else ""
+        raise doc.error(
+            f"design '{spec.design}' gives {rows:,} points{per}; at most {MAX_SWEEP_POINTS:,} are allowed",
             ("sweep", "points"),
         )
 
