@@ -5,20 +5,23 @@ until it writes the footer: about 0.3 MiB per row group of replicates.parquet's 
 0.3 KiB per replicate in blocks of 1,000 (300 MiB at a million replicates, and as much again while
 the footer is serialised). ``StreamingParquetWriter`` writes the same bytes without holding it:
 
-- each table is written by a fresh ``ParquetWriter`` into a buffer (a one-file Parquet file of that
-  table alone);
+- each table is written by a fresh ``ParquetWriter`` into a buffer (a Parquet file of that table
+  alone);
 - the buffer's row-group bytes are appended to the output file as they are;
-- its footer (Thrift compact protocol) is parsed, the row groups' file offsets are shifted to their
-  place in the output, their ordinals renumbered, and they are appended to an anonymous spool file;
-- ``close()`` writes the footer of the whole file: the footer of the one-table files with the
-  total row count and the spooled row groups streamed in its list of row groups.
+- in its footer (Thrift compact protocol) the row groups' file offsets are moved to their place in
+  the output, and the row groups' entries are appended to an anonymous spool file;
+- ``close()`` writes the footer of the whole file: the footer of an empty file with the total row
+  count and the spooled entries streamed into its list of row groups.
 
 A Parquet file is ``PAR1``, the row groups one after the other, the footer, its length and
 ``PAR1``; a row group's bytes do not depend on the row groups before it, so this is what one
 ``ParquetWriter`` writing the same tables would have written, byte for byte
-(tests/test_memory.py checks it). Files with page indexes, bloom filters or encryption (none of
-which pyarrow writes unless asked) keep their indexes after all row groups; if the first table's
-footer shows one, the writer falls back to one plain ``ParquetWriter`` (same bytes, memory grows).
+(tests/test_memory.py checks it). Page indexes, bloom filters and encryption (pyarrow writes none
+of them unless asked) would be laid out differently; if the first table's file holds one, the
+writer falls back to one plain ``ParquetWriter`` (the same bytes, memory that grows).
+
+Only the offsets are decoded: the footer is walked field by field and copied as it is between
+them, which costs a few milliseconds per row group of 381 columns.
 """
 
 from __future__ import annotations
@@ -36,158 +39,245 @@ MAGIC = b"PAR1"
 
 # Thrift compact protocol type codes
 _BOOL_TRUE, _BOOL_FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _MAP, _STRUCT = range(1, 13)
-_VARINT_TYPES = (_I16, _I32, _I64)
+_VARINTS = (_I16, _I32, _I64)
 
-# parquet.thrift field ids
+# parquet.thrift field ids (FileMetaData, RowGroup, ColumnChunk, ColumnMetaData)
 _FILE_NUM_ROWS, _FILE_ROW_GROUPS = 3, 4
-_FILE_ENCRYPTION = (8, 9)  # encryption_algorithm, footer_signing_key_metadata
 _RG_COLUMNS, _RG_FILE_OFFSET, _RG_ORDINAL = 1, 5, 7
 _CC_FILE_OFFSET, _CC_META = 2, 3
-_CC_UNSUPPORTED = (4, 6, 8, 9)  # offset index, column index, crypto metadata, encrypted metadata
+_CC_UNSUPPORTED = (4, 6, 8, 9)  # offset index, column index, column encryption
 _CM_OFFSETS = (9, 10, 11)  # data_page_offset, index_page_offset, dictionary_page_offset
 _CM_BLOOM = 14  # bloom_filter_offset
 
 
 class UnsupportedLayout(Exception):
-    """The footer holds structures that live outside the row groups (page index, bloom filter, encryption)."""
+    """The file holds structures outside its row groups (page index, bloom filter) or is encrypted."""
 
 
 # ------------------------------------------------------------------ Thrift compact protocol
-# A struct is a list of [field id, type code, value]; a list is (element type, [values]). Fields are
-# kept in the order read, so writing a parsed struct back gives the same bytes.
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def byte(self) -> int:
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def varint(self) -> int:
-        shift = result = 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return result
-            shift += 7
-
-    def zigzag(self) -> int:
-        n = self.varint()
-        return (n >> 1) ^ -(n & 1)
-
-    def value(self, ctype: int) -> Any:
-        if ctype in _VARINT_TYPES:
-            return self.zigzag()
-        if ctype == _BINARY:
-            n = self.varint()
-            self.pos += n
-            return self.data[self.pos - n : self.pos]
-        if ctype == _STRUCT:
-            return self.struct()
-        if ctype in (_LIST, _SET):
-            head = self.byte()
-            size, etype = head >> 4, head & 0x0F
-            if size == 15:
-                size = self.varint()
-            return (etype, [self.value(etype) for _ in range(size)])
-        if ctype == _BYTE:
-            return self.byte()
-        if ctype in (_BOOL_TRUE, _BOOL_FALSE):  # a list element: one byte
-            return self.byte()
-        if ctype == _DOUBLE:
-            self.pos += 8
-            return self.data[self.pos - 8 : self.pos]
-        raise ValueError(f"Thrift type {ctype} is not used by Parquet footers")
-
-    def struct(self) -> list:
-        fields: list = []
-        last = 0
-        while True:
-            head = self.byte()
-            if head == 0:
-                return fields
-            ctype, delta = head & 0x0F, head >> 4
-            fid = last + delta if delta else self.zigzag()
-            last = fid
-            value = ctype == _BOOL_TRUE if ctype in (_BOOL_TRUE, _BOOL_FALSE) else self.value(ctype)
-            fields.append([fid, ctype, value])
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    """(value, position after it) of the unsigned varint at ``pos``."""
+    shift = value = 0
     while True:
-        if n < 0x80:
-            out.append(n)
-            return bytes(out)
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _zigzag(data: bytes, pos: int) -> tuple[int, int]:
+    n, pos = _varint(data, pos)
+    return (n >> 1) ^ -(n & 1), pos
+
+
+def _encode_varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
-def _zigzag(n: int) -> bytes:
-    return _varint((n << 1) ^ (n >> 63))
+def _encode_zigzag(n: int) -> bytes:
+    return _encode_varint((n << 1) ^ (n >> 63))
 
 
-def _write_value(out: bytearray, ctype: int, value: Any) -> None:
-    if ctype in _VARINT_TYPES:
-        out += _zigzag(value)
-    elif ctype == _BINARY:
-        out += _varint(len(value))
-        out += value
-    elif ctype == _STRUCT:
-        _write_struct(out, value)
-    elif ctype in (_LIST, _SET):
-        etype, items = value
-        out += _list_header(etype, len(items))
-        for item in items:
-            _write_value(out, etype, item)
-    elif ctype in (_BYTE, _BOOL_TRUE, _BOOL_FALSE):
-        out.append(value)
-    elif ctype == _DOUBLE:
-        out += value
-    else:
-        raise ValueError(f"Thrift type {ctype} is not used by Parquet footers")
+def _list_header(size: int) -> bytes:
+    """The header of a list of ``size`` structs."""
+    return bytes([(size << 4) | _STRUCT]) if size < 15 else bytes([0xF0 | _STRUCT]) + _encode_varint(size)
 
 
-def _list_header(etype: int, size: int) -> bytes:
-    return bytes([(size << 4) | etype]) if size < 15 else bytes([0xF0 | etype]) + _varint(size)
+def _field(data: bytes, pos: int, last: int) -> tuple[int, int, int]:
+    """(field id, type, position of the value) of the field header at ``pos``; field id 0 at the stop byte."""
+    head = data[pos]
+    if head == 0:
+        return 0, 0, pos + 1
+    delta = head >> 4
+    if delta:
+        return last + delta, head & 0x0F, pos + 1
+    fid, pos = _zigzag(data, pos + 1)
+    return fid, head & 0x0F, pos
 
 
-def _field_header(out: bytearray, last: int, fid: int, ctype: int) -> None:
-    delta = fid - last
-    if 0 < delta <= 15:
-        out.append((delta << 4) | ctype)
-    else:
-        out.append(ctype)
-        out += _zigzag(fid)
+def _skip(data: bytes, pos: int, ctype: int) -> int:
+    """The position after a value of type ``ctype`` at ``pos``."""
+    if ctype in _VARINTS:
+        while data[pos] >= 0x80:
+            pos += 1
+        return pos + 1
+    if ctype == _BINARY:
+        n, pos = _varint(data, pos)
+        return pos + n
+    if ctype == _STRUCT:
+        return _skip_struct(data, pos)
+    if ctype in (_LIST, _SET):
+        size, etype, pos = _list_start(data, pos)
+        for _ in range(size):
+            pos = _skip(data, pos, etype)
+        return pos
+    if ctype in (_BYTE, _BOOL_TRUE, _BOOL_FALSE):  # bytes, and bools inside lists
+        return pos + 1
+    if ctype == _DOUBLE:
+        return pos + 8
+    raise ValueError(f"Thrift type {ctype} does not occur in Parquet footers")
 
 
-def _write_fields(out: bytearray, fields: list, last: int = 0) -> int:
-    """Write a struct's fields (without its stop byte) after field ``last``; returns the last field id."""
-    for fid, ctype, value in fields:
-        if ctype in (_BOOL_TRUE, _BOOL_FALSE):
-            _field_header(out, last, fid, _BOOL_TRUE if value else _BOOL_FALSE)
-        else:
-            _field_header(out, last, fid, ctype)
-            _write_value(out, ctype, value)
-        last = fid
-    return last
+def _skip_struct(data: bytes, pos: int) -> int:
+    """The position after the struct at ``pos`` (integers and strings skipped inline: this is the hot loop)."""
+    while True:
+        head = data[pos]
+        pos += 1
+        if head == 0:
+            return pos
+        if head < 0x10:  # a field id that does not fit the header: a varint follows
+            while data[pos] >= 0x80:
+                pos += 1
+            pos += 1
+        t = head & 0x0F
+        if t in _VARINTS:
+            while data[pos] >= 0x80:
+                pos += 1
+            pos += 1
+        elif t == _BINARY:
+            n, pos = _varint(data, pos)
+            pos += n
+        elif t not in (_BOOL_TRUE, _BOOL_FALSE):  # a bool field's value is in its header
+            pos = _skip(data, pos, t)
 
 
-def _write_struct(out: bytearray, fields: list) -> None:
-    _write_fields(out, fields)
-    out.append(0)
+def _list_start(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(size, element type, position of the first element) of the list header at ``pos``."""
+    head = data[pos]
+    size, etype = head >> 4, head & 0x0F
+    if size == 15:
+        size, pos = _varint(data, pos + 1)
+        return size, etype, pos
+    return size, etype, pos + 1
 
 
-def _field(fields: list, fid: int) -> list | None:
-    return next((f for f in fields if f[0] == fid), None)
+class _Patcher:
+    """Copies a footer's row groups with their absolute file offsets moved by ``shift`` bytes."""
+
+    def __init__(self, data: bytes, shift: int, start: int) -> None:
+        self.data = data
+        self.shift = shift
+        self.out = bytearray()
+        self.copied = start  # data[start:copied] is in out, patched
+
+    def finish(self, end: int) -> bytes:
+        """The patched bytes of data[start:end]."""
+        self.out += self.data[self.copied : end]
+        self.copied = end
+        return bytes(self.out)
+
+    def replace(self, start: int, end: int, value: bytes) -> None:
+        self.out += self.data[self.copied : start]
+        self.out += value
+        self.copied = end
+
+    def offset(self, pos: int) -> int:
+        """Move the i64 offset at ``pos`` (0 means "not set": pyarrow writes 0 in ColumnChunk.file_offset)."""
+        value, end = _zigzag(self.data, pos)
+        if value >= len(MAGIC):
+            self.replace(pos, end, _encode_zigzag(value + self.shift))
+        return end
+
+    def row_group(self, pos: int, ordinal: int) -> int:
+        data, last = self.data, 0
+        while True:
+            last, t, pos = _field(data, pos, last)
+            if t == 0:
+                return pos
+            if last == _RG_COLUMNS and t == _LIST:
+                size, _, pos = _list_start(data, pos)
+                for _ in range(size):
+                    pos = self.column_chunk(pos)
+            elif last == _RG_FILE_OFFSET and t == _I64:
+                pos = self.offset(pos)
+            elif last == _RG_ORDINAL and t == _I16:  # pyarrow 26 does not write it
+                end = _skip(data, pos, t)
+                self.replace(pos, end, _encode_zigzag((ordinal + 2**15) % 2**16 - 2**15))
+                pos = end
+            elif t not in (_BOOL_TRUE, _BOOL_FALSE):
+                pos = _skip(data, pos, t)
+
+    def column_chunk(self, pos: int) -> int:
+        data, last = self.data, 0
+        while True:
+            last, t, pos = _field(data, pos, last)
+            if t == 0:
+                return pos
+            if last in _CC_UNSUPPORTED:
+                raise UnsupportedLayout("page index or column encryption")
+            if last == _CC_FILE_OFFSET and t == _I64:
+                pos = self.offset(pos)
+            elif last == _CC_META and t == _STRUCT:
+                pos = self.column_meta(pos)
+            elif t not in (_BOOL_TRUE, _BOOL_FALSE):
+                pos = _skip(data, pos, t)
+
+    def column_meta(self, pos: int) -> int:
+        data, last = self.data, 0
+        while True:
+            last, t, pos = _field(data, pos, last)
+            if t == 0:
+                return pos
+            if last == _CM_BLOOM:
+                raise UnsupportedLayout("bloom filter")
+            if last in _CM_OFFSETS and t == _I64:
+                pos = self.offset(pos)
+            elif t not in (_BOOL_TRUE, _BOOL_FALSE):
+                pos = _skip(data, pos, t)
 
 
-# ------------------------------------------------------------------ the writer
+class _Footer:
+    """A footer cut around its list of row groups: ``head`` (the fields before the row count), the row
+    count, the list of row groups, and ``tail`` (the fields after it and the stop byte)."""
+
+    def __init__(self, footer: bytes) -> None:
+        pos, last = 0, 0
+        while True:
+            fid, t, value = _field(footer, pos, last)
+            if fid in (0, _FILE_NUM_ROWS, _FILE_ROW_GROUPS) or fid > _FILE_ROW_GROUPS:
+                break
+            pos, last = _skip(footer, value, t), fid
+        if fid != _FILE_NUM_ROWS:
+            raise UnsupportedLayout("no row count in the footer")
+        self.head = footer[:pos]
+        self.last = last  # the field id before num_rows
+        _, pos = _zigzag(footer, value)
+        fid, t, value = _field(footer, pos, _FILE_NUM_ROWS)
+        if fid != _FILE_ROW_GROUPS or t != _LIST:
+            raise UnsupportedLayout("no row groups after the row count")
+        self.row_groups, _, self.first = _list_start(footer, value)
+        self.tail = footer[self.first :] if self.row_groups == 0 else b""  # known without a walk if empty
+
+    def row_groups_of(self, footer: bytes) -> tuple[int, int]:
+        """(number, position) of the row groups of another footer with the same head (the same schema)."""
+        if not footer.startswith(self.head):
+            raise UnsupportedLayout("footers of different tables differ before their row groups")
+        fid, t, value = _field(footer, len(self.head), self.last)
+        _, pos = _zigzag(footer, value)
+        fid2, t2, value = _field(footer, pos, _FILE_NUM_ROWS)
+        if (fid, t, fid2, t2) != (_FILE_NUM_ROWS, _I64, _FILE_ROW_GROUPS, _LIST):
+            raise UnsupportedLayout("no row groups after the row count")
+        size, _, first = _list_start(footer, value)
+        return size, first
+
+    def encode(self, rows: int, row_groups: int) -> bytes:
+        """Head, row count and the header of a list of ``row_groups`` row groups (the entries follow)."""
+        return (
+            self.head
+            + bytes([((_FILE_NUM_ROWS - self.last) << 4) | _I64])
+            + _encode_zigzag(rows)
+            + bytes([((_FILE_ROW_GROUPS - _FILE_NUM_ROWS) << 4) | _LIST])
+            + _list_header(row_groups)
+        )
+
+
 def _one_table_file(table: pa.Table | None, schema: pa.Schema, options: dict, row_group_size: int | None) -> bytes:
     """The bytes ParquetWriter writes for this table alone (no table: an empty file)."""
     sink = pa.BufferOutputStream()
@@ -197,33 +287,16 @@ def _one_table_file(table: pa.Table | None, schema: pa.Schema, options: dict, ro
     return sink.getvalue().to_pybytes()
 
 
-def _split(data: bytes) -> tuple[bytes, list]:
-    """(row-group bytes, parsed footer) of a one-table Parquet file."""
+def _split(data: bytes) -> tuple[bytes, bytes]:
+    """(row-group bytes, footer) of a Parquet file."""
     if data[:4] != MAGIC or data[-4:] != MAGIC:
-        raise ValueError("not a Parquet file")
+        raise UnsupportedLayout("not a plain Parquet file (encrypted?)")
     footer_len = struct.unpack("<I", data[-8:-4])[0]
     footer_start = len(data) - 8 - footer_len
-    return data[4:footer_start], _Reader(data[footer_start : len(data) - 8]).struct()
+    return data[4:footer_start], data[footer_start : len(data) - 8]
 
 
-def _check_supported(footer: list) -> None:
-    if any(_field(footer, fid) for fid in _FILE_ENCRYPTION):
-        raise UnsupportedLayout("encrypted footer")
-    for row_group in _field(footer, _FILE_ROW_GROUPS)[2][1]:
-        for chunk in _field(row_group, _RG_COLUMNS)[2][1]:
-            if any(_field(chunk, fid) for fid in _CC_UNSUPPORTED):
-                raise UnsupportedLayout("page index or column encryption")
-            meta = _field(chunk, _CC_META)
-            if meta is not None and _field(meta[2], _CM_BLOOM):
-                raise UnsupportedLayout("bloom filter")
-
-
-def _shift(field: list | None, by: int) -> None:
-    """Move an absolute file offset; 0 means "not set" (pyarrow writes 0 in ColumnChunk.file_offset)."""
-    if field is not None and field[2] >= 4:
-        field[2] += by
-
-
+# ------------------------------------------------------------------ the writer
 class StreamingParquetWriter:
     """Writes tables to one Parquet file, one or more row groups each, holding no metadata in memory.
 
@@ -239,39 +312,33 @@ class StreamingParquetWriter:
         self.row_groups = 0
         self._out = open(self.path, "wb")  # noqa: SIM115 (closed in close())
         self._out.write(MAGIC)
-        self._spool = tempfile.TemporaryFile(dir=self.path.parent)  # noqa: SIM115 (the row groups' metadata)
+        self._spool = tempfile.TemporaryFile(dir=self.path.parent)  # noqa: SIM115 (the row groups' entries)
         self._plain: pq.ParquetWriter | None = None
-        self._streaming: bool | None = None  # decided by the first table
+        self._empty: _Footer | None = None  # the footer of an empty file: head and tail of the whole file's
 
     def write_table(self, table: pa.Table, row_group_size: int | None = None) -> None:
         """Append a table, split into row groups as ``ParquetWriter.write_table`` splits it."""
         if self._plain is not None:
             self._plain.write_table(table, row_group_size)
             return
-        data, footer = _split(_one_table_file(table, self.schema, self.options, row_group_size))
-        if self._streaming is None:
-            try:
-                _check_supported(footer)
-                self._streaming = True
-            except UnsupportedLayout:
-                self._start_plain(table, row_group_size)
-                return
-        offset = self._out.tell() - len(MAGIC)
-        for row_group in _field(footer, _FILE_ROW_GROUPS)[2][1]:
-            _shift(_field(row_group, _RG_FILE_OFFSET), offset)
-            for chunk in _field(row_group, _RG_COLUMNS)[2][1]:
-                _shift(_field(chunk, _CC_FILE_OFFSET), offset)
-                meta = _field(chunk, _CC_META)
-                if meta is not None:
-                    for fid in _CM_OFFSETS:
-                        _shift(_field(meta[2], fid), offset)
-            ordinal = _field(row_group, _RG_ORDINAL)
-            if ordinal is not None:  # an int16 in parquet.thrift (pyarrow 26 does not write it)
-                ordinal[2] = (self.row_groups + 2**15) % 2**16 - 2**15
-            buf = bytearray()
-            _write_struct(buf, row_group)
-            self._spool.write(buf)
-            self.row_groups += 1
+        first = self._empty is None
+        try:
+            if first:
+                self._empty = _Footer(_split(_one_table_file(None, self.schema, self.options, None))[1])
+            data, footer = _split(_one_table_file(table, self.schema, self.options, row_group_size))
+            count, pos = self._empty.row_groups_of(footer)
+            patch = _Patcher(footer, self._out.tell() - len(MAGIC), pos)
+            for _ in range(count):
+                pos = patch.row_group(pos, self.row_groups)
+                self.row_groups += 1
+            if footer[pos:] != self._empty.tail:
+                raise UnsupportedLayout("unexpected fields after the row groups")
+        except UnsupportedLayout:
+            if not first:
+                raise
+            self._start_plain(table, row_group_size)
+            return
+        self._spool.write(patch.finish(pos))
         self._out.write(data)
         self.rows += table.num_rows
 
@@ -289,21 +356,14 @@ class StreamingParquetWriter:
             return
         if self._out.closed:
             return
-        _, template = _split(_one_table_file(None, self.schema, self.options, None))
-        head, tail = bytearray(), bytearray()
-        before = [
-            [fid, t, self.rows if fid == _FILE_NUM_ROWS else v] for fid, t, v in template if fid < _FILE_ROW_GROUPS
-        ]
-        last = _write_fields(head, before)
-        _field_header(head, last, _FILE_ROW_GROUPS, _LIST)
-        head += _list_header(_STRUCT, self.row_groups)
-        _write_fields(tail, [f for f in template if f[0] > _FILE_ROW_GROUPS], _FILE_ROW_GROUPS)
-        tail.append(0)
-        size = len(head) + self._spool.seek(0, 2) + len(tail)
+        if self._empty is None:
+            self._empty = _Footer(_split(_one_table_file(None, self.schema, self.options, None))[1])
+        head = self._empty.encode(self.rows, self.row_groups)
+        size = len(head) + self._spool.seek(0, 2) + len(self._empty.tail)
         self._spool.seek(0)
         self._out.write(head)
         shutil.copyfileobj(self._spool, self._out, 1 << 20)
-        self._out.write(tail)
+        self._out.write(self._empty.tail)
         self._out.write(struct.pack("<I", size))
         self._out.write(MAGIC)
         self._out.close()
