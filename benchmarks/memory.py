@@ -9,7 +9,7 @@ processes (the kernel folds the peaks of waited-for children in as a maximum, no
     python -m benchmarks.memory                          # 10,000, 100,000 and 1,000,000 replicates
     python -m benchmarks.memory --sizes 2000 20000       # quicker
     python -m benchmarks.memory --steps 10               # a shorter horizon (about 4x faster)
-    python -m benchmarks.memory --outputs-only           # what grows with N, in a few minutes
+    python -m benchmarks.memory --outputs-only           # what grows with N, without the engine work
 
 At about 1 s per 1,000 replicates on one core, the million takes a quarter of an hour or more.
 ``--outputs-only`` runs the same ``run_scenario`` (the library call of ``sim run``: Parquet
