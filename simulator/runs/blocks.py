@@ -16,6 +16,9 @@ from simulator.scenario.language import Scenario, scenario_hash
 from simulator.scenario.world import World, build_world
 
 DEFAULT_BLOCK = 1000
+#: blocks submitted ahead per local worker process: enough to keep the workers busy, few enough that
+#: finished blocks waiting for their turn (results come back in block order) stay a bounded memory
+WINDOW_PER_WORKER = 2
 
 
 @dataclass
@@ -99,27 +102,45 @@ def iterate_blocks(
     timeline: bool = False,
     backend: str | None = None,
 ) -> Iterator[BlockResult]:
-    """Run blocks in order, in-process or on a local process pool; results come back in block order."""
+    """Run blocks in order, in-process or on a local process pool; results come back in block order.
+
+    The pool gets a few blocks per worker at a time, and a block's result is dropped once yielded,
+    so memory is bounded by the block size, not by the number of blocks.
+    """
     if workers <= 1 or len(blocks) <= 1:
         for start, stop in blocks:
             yield run_block(scenario, seed, start, stop, timeline, backend)
         return
     import multiprocessing as mp
     import os
+    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
     from simulator.runs.lifeline import watch_parent
 
     ctx = mp.get_context("spawn")
+    todo = iter(blocks)
+    window: deque = deque()  # submitted blocks, in block order: at most WINDOW_PER_WORKER per worker
     # watch_parent: the workers exit when this process dies, even by SIGKILL
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=watch_parent, initargs=(os.getpid(),)
     ) as pool:
-        futures = [pool.submit(run_block, scenario, seed, s, e, timeline, backend) for s, e in blocks]
+
+        def submit() -> None:
+            while len(window) < WINDOW_PER_WORKER * workers:
+                block = next(todo, None)
+                if block is None:
+                    return
+                window.append(pool.submit(run_block, scenario, seed, *block, timeline, backend))
+
         try:
-            for fut in futures:
-                yield fut.result()
+            submit()
+            while window:
+                result = window.popleft().result()  # the future leaves the window: its result is ours alone
+                submit()
+                yield result
+                del result
         except BaseException:
-            for fut in futures:
+            for fut in window:
                 fut.cancel()
             raise

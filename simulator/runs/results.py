@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,9 @@ import yaml
 from simulator import __version__
 from simulator.engine.outcomes import key_outcomes
 from simulator.runs.blocks import BlockResult
+from simulator.runs.parquet_stream import StreamingParquetWriter
 from simulator.runs.rundir import atomic_directory, load_manifest  # noqa: F401 (atomic_directory: re-exported)
-from simulator.runs.stats import POWER_EDGES, describe, histogram_quantiles
+from simulator.runs.stats import POWER_EDGES, describe, describe_count, describe_numeric, histogram_quantiles
 from simulator.scenario.language import Scenario, quarter_label, scenario_hash
 
 COMPLETE_MARKER = "manifest.json"  # written last: a directory without it is not a finished run
@@ -69,18 +72,23 @@ def _json_default(o: Any) -> Any:
 
 
 class ReplicateWriter:
-    """Streams outcome blocks to one Parquet file (one row group per block)."""
+    """Streams outcome blocks to one Parquet file (one row group per block).
+
+    The file is what one ``pq.ParquetWriter(path, schema, compression="zstd")`` writes, byte for
+    byte, but the row groups' metadata goes to disk as they are written, not to memory
+    (simulator.runs.parquet_stream), so memory does not grow with the number of blocks.
+    """
 
     def __init__(self, path: Path):
         self.path = path
-        self.writer: pq.ParquetWriter | None = None
+        self.writer: StreamingParquetWriter | None = None
         self.rows = 0
 
     def write(self, columns: dict[str, np.ndarray], extra: dict[str, np.ndarray] | None = None) -> None:
         data = {**(extra or {}), **columns}
         table = pa.table({k: pa.array(v) for k, v in data.items()})
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            self.writer = StreamingParquetWriter(self.path, table.schema, compression="zstd")
         self.writer.write_table(table)
         self.rows += table.num_rows
 
@@ -136,41 +144,120 @@ class StepAccumulator:
         })  # fmt: skip
 
 
+#: the bloc outcomes described in summary.json, in display order
+SUMMARY_BLOC_FIELDS = (
+    "active", "members", "effective_power", "power_ratio", "spending_usd_bn", "personnel_k", "warheads", "formed_step",
+)  # fmt: skip
+
+
 def summarise(replicates_path: Path, bloc_codes: list[str], state_codes: list[str]) -> dict:
-    """Summary statistics from replicates.parquet, read a column at a time (memory stays small)."""
+    """Summary statistics from replicates.parquet, read a column at a time.
+
+    ``sim run`` builds the same summary block by block (``SummaryAccumulator``) instead, without
+    reading the file back (whose footer alone grows with the number of row groups).
+    """
     pf = pq.ParquetFile(replicates_path)
-    names = pf.schema_arrow.names
-    n = pf.metadata.num_rows
 
     def col(name: str) -> np.ndarray:
         return pf.read(columns=[name]).column(0).to_numpy()
 
-    outcomes = {c: describe(col(c)) for c in key_outcomes(names)}
+    return _summary(
+        pf.schema_arrow.names,
+        pf.metadata.num_rows,
+        bloc_codes,
+        state_codes,
+        lambda name: describe(col(name)),
+        lambda name: int(np.count_nonzero(col(name))),
+    )
+
+
+def _summary(
+    names: list[str],
+    n: int,
+    bloc_codes: list[str],
+    state_codes: list[str],
+    describe_column: Callable[[str], dict],
+    count_nonzero: Callable[[str], int],
+) -> dict:
+    """The summary of replicates.parquet, given how to describe a column and count its true values."""
+    outcomes = {c: describe_column(c) for c in key_outcomes(names)}
     blocs = {}
     for code in bloc_codes:
-        blocs[code] = {
-            f: describe(col(f"{code}.{f}"))
-            for f in (
-                "active",
-                "members",
-                "effective_power",
-                "power_ratio",
-                "spending_usd_bn",
-                "personnel_k",
-                "warheads",
-                "formed_step",
-            )
-            if f"{code}.{f}" in names
-        }
+        blocs[code] = {f: describe_column(f"{code}.{f}") for f in SUMMARY_BLOC_FIELDS if f"{code}.{f}" in names}
     membership = {}
     for code in bloc_codes:
         probs = {}
         for s in state_codes:
             name = f"member.{code}.{s}"
             if name in names:
-                probs[s] = float(np.count_nonzero(col(name))) / n if n else 0.0
+                probs[s] = float(count_nonzero(name)) / n if n else 0.0
         membership[code] = probs
     return {"replicates": n, "outcomes": outcomes, "blocs": blocs, "membership": membership}
+
+
+class SummaryAccumulator:
+    """The summary of replicates.parquet built as blocks arrive, equal to ``summarise`` of the file.
+
+    Probabilities need only counts, kept as blocks arrive. Quantiles and means of amounts need
+    every value: each described numeric column is appended to an anonymous spool file in ``spool_dir``
+    and read back, one column at a time, at the end (8 bytes per replicate and column on disk; in
+    memory, one column at a time). The values come back in replicate order, so means and quantiles
+    are bit for bit those of ``summarise``.
+    """
+
+    def __init__(self, spool_dir: Path, bloc_codes: list[str], state_codes: list[str]) -> None:
+        self.spool_dir = Path(spool_dir)
+        self.bloc_codes = bloc_codes
+        self.state_codes = state_codes
+        self.names: list[str] | None = None
+        self.n = 0
+        self.counts: dict[str, int] = {}  # column -> replicates where it is true (or non-zero)
+        self.spools: dict[str, tuple[Any, np.dtype]] = {}  # numeric column -> (spool file, dtype)
+
+    def add(self, columns: dict[str, np.ndarray]) -> None:
+        """Count or spool one block's outcome columns (the dict ReplicateWriter writes)."""
+        if self.names is None:
+            self._start(columns)
+        for name in self.counts:
+            self.counts[name] += int(np.count_nonzero(columns[name]))
+        for name, (spool, dtype) in self.spools.items():
+            spool.write(np.ascontiguousarray(columns[name], dtype=dtype).tobytes())
+        self.n += len(next(iter(columns.values()))) if columns else 0
+
+    def _start(self, columns: dict[str, np.ndarray]) -> None:
+        self.names = list(columns)
+        described = key_outcomes(self.names) + [
+            f"{code}.{f}" for code in self.bloc_codes for f in SUMMARY_BLOC_FIELDS if f"{code}.{f}" in columns
+        ]
+        for name in described:
+            if columns[name].dtype == bool:
+                self.counts[name] = 0
+            else:
+                spool = tempfile.TemporaryFile(dir=self.spool_dir)  # noqa: SIM115 (closed in close())
+                self.spools[name] = (spool, columns[name].dtype)
+        for code in self.bloc_codes:
+            for s in self.state_codes:
+                if f"member.{code}.{s}" in columns:
+                    self.counts.setdefault(f"member.{code}.{s}", 0)
+
+    def _describe(self, name: str) -> dict:
+        if name in self.spools:
+            spool, dtype = self.spools[name]
+            spool.seek(0)
+            return describe_numeric(np.fromfile(spool, dtype=dtype))
+        return describe_count(self.counts[name], self.n)
+
+    def summary(self) -> dict:
+        """The summary (as ``summarise`` gives it from the finished file)."""
+        return _summary(
+            self.names or [], self.n, self.bloc_codes, self.state_codes, self._describe, self.counts.__getitem__
+        )
+
+    def close(self) -> None:
+        """Remove the spool files."""
+        for spool, _ in self.spools.values():
+            spool.close()
+        self.spools = {}
 
 
 def scenario_yaml(scenario: Scenario) -> str:

@@ -14,10 +14,10 @@ from simulator.runs.blocks import DEFAULT_BLOCK, iterate_blocks, plan_blocks, wo
 from simulator.runs.results import (
     ReplicateWriter,
     StepAccumulator,
+    SummaryAccumulator,
     atomic_directory,
     manifest,
     scenario_yaml,
-    summarise,
     write_json,
 )
 from simulator.runs.timeline import EventWriter, FirstEvents, StateAccumulator, UtilityAccumulator
@@ -73,11 +73,13 @@ def run_scenario(
         utilities = UtilityAccumulator()
         firsts = FirstEvents(world.n_states, world.n_blocs, scenario.steps)
         steps = StepAccumulator()
+        outcomes = SummaryAccumulator(tmp, world.bloc_codes, world.codes)
         backends: set[str] = set()
         t0 = time.perf_counter()
         try:
             for block in iterate_blocks(scenario, seed, blocks, workers, timeline=True, backend=backend):
                 writer.write(block.columns)
+                outcomes.add(block.columns)
                 events.write(block.events, block.no_votes)
                 per_state.add(block.state_hist, block.stop - block.start)
                 utilities.add(block.utility_hist, block.stop - block.start)
@@ -90,13 +92,16 @@ def run_scenario(
             writer.close()
             events.close()
         run_seconds = time.perf_counter() - t0
+        try:
+            summary = outcomes.summary()
+        finally:
+            outcomes.close()
         steps.frame(world.bloc_codes, scenario.start).to_parquet(tmp / "trajectories.parquet", index=False)
         steps.histogram_frame(world.bloc_codes).to_parquet(tmp / "step_histograms.parquet", index=False)
         per_state.frame(world.codes, scenario.start).to_parquet(tmp / "states.parquet", index=False)
         utilities.frame(world.codes, world.bloc_codes, scenario.start).to_parquet(
             tmp / "utilities.parquet", index=False
         )
-        summary = summarise(tmp / "replicates.parquet", world.bloc_codes, world.codes)
         summary = {
             "scenario": scenario.name,
             "description": scenario.description,

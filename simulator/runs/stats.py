@@ -22,8 +22,11 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 def describe_bool(x: np.ndarray) -> dict:
     """Probability with its 95% Wilson interval."""
-    n = int(x.size)
-    k = int(np.count_nonzero(x))
+    return describe_count(int(np.count_nonzero(x)), int(x.size))
+
+
+def describe_count(k: int, n: int) -> dict:
+    """Probability of k successes in n, with its 95% Wilson interval (describe_bool from counts)."""
     lo, hi = wilson(k, n)
     return {"kind": "probability", "p": k / n if n else float("nan"), "lo": lo, "hi": hi, "n": n}
 

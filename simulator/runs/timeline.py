@@ -3,7 +3,8 @@
 Each block's ``Timeline`` (simulator.engine.timeline) is reduced here as blocks arrive, so memory
 does not grow with the number of replicates:
 
-- ``EventWriter`` streams the events to ``events.parquet`` (long format: replicate, step, quarter,
+- ``EventWriter`` streams the events to ``events.parquet`` (one row group per block, no metadata held
+  in memory: simulator.runs.parquet_stream; long format: replicate, step, quarter,
   state, bloc, event, voted_no), which pandas, polars and DuckDB read as it is; ``voted_no`` is the
   list of the members who said no to a rejected application (empty for every other event);
 - ``StateAccumulator`` sums the per-state histograms and gives quantiles of spending (% of GDP and
@@ -21,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from simulator.engine.timeline import EVENT_KINDS, KIND_CODE, STATE_METRICS, UTILITY_EDGES
+from simulator.runs.parquet_stream import StreamingParquetWriter
 from simulator.runs.stats import histogram_quantiles, wilson
 from simulator.scenario.language import quarter_label
 
@@ -51,7 +52,7 @@ class EventWriter:
             ]
         )
         self.codes = np.array(state_codes, dtype=object)
-        self.writer = pq.ParquetWriter(path, self.schema)
+        self.writer = StreamingParquetWriter(path, self.schema)
         self.rows = 0
 
     def voted_no(self, events: np.ndarray, no_votes: np.ndarray | None) -> pa.ListArray:
