@@ -277,7 +277,8 @@ def test_bloc_schema(states, groups, blocs_file):
         assert (
             BLOC_KEYS
             <= set(bloc)
-            <= BLOC_KEYS | {"accession_quarters", "admits_disputed", "candidate_quarters", "accession_duration"}
+            <= BLOC_KEYS
+            | {"accession_quarters", "admits_disputed", "candidate_quarters", "accession_duration", "aspirant_duration"}
         ), (
             name,
             set(bloc) ^ BLOC_KEYS,
