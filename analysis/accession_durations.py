@@ -31,8 +31,8 @@ def _quarters(a: dt.date, b: dt.date) -> float:
     return (b - a).days / (365.25 / 4)
 
 
-def eu_durations(cutoff: dt.date = CUTOFF) -> pd.DataFrame:
-    """One row per EU application since 1987: state, applied, end, quarters, observed (joined)."""
+def _events(bloc: str) -> pd.DataFrame:
+    """(state, event, date) rows of one bloc from accession_steps.csv and memberships.csv (events lower-case)."""
     from importlib import resources
 
     root = resources.files("simulator") / "data" / "history"
@@ -40,9 +40,16 @@ def eu_durations(cutoff: dt.date = CUTOFF) -> pd.DataFrame:
     for name in ("accession_steps.csv", "memberships.csv"):
         with resources.as_file(root / name) as path:
             f = pd.read_csv(path, dtype=str).rename(columns={"step": "event"})
-        rows.append(f[f["bloc"] == "EU"][["state", "event", "date"]])
+        rows.append(f[f["bloc"] == bloc][["state", "event", "date"]])
     ev = pd.concat(rows).drop_duplicates()
+    ev["event"] = ev["event"].str.lower()
     ev["date"] = [dt.date.fromisoformat(d) for d in ev["date"]]
+    return ev
+
+
+def eu_durations(cutoff: dt.date = CUTOFF) -> pd.DataFrame:
+    """One row per EU application since 1987: state, applied, end, quarters, observed (joined)."""
+    ev = _events("EU")
     out = []
     for state, g in ev.groupby("state"):
         applied = g.loc[g["event"] == "applied", "date"]
@@ -70,19 +77,9 @@ def nato_map_durations(cutoff: dt.date = CUTOFF) -> pd.DataFrame:
 
     From the ``MAP`` steps of accession_steps.csv and the ``map`` events of memberships.csv (the
     earlier date where both give one) to accession, or to ``cutoff`` for a plan still open
-    (right-censored: Bosnia and Herzegovina since 2010).
+    (right-censored; none on 1 Jan 2026: Bosnia's conditional plan of 2010 is an ``aspirant`` row).
     """
-    from importlib import resources
-
-    root = resources.files("simulator") / "data" / "history"
-    rows = []
-    for name in ("accession_steps.csv", "memberships.csv"):
-        with resources.as_file(root / name) as path:
-            f = pd.read_csv(path, dtype=str).rename(columns={"step": "event"})
-        rows.append(f[f["bloc"] == "NATO"][["state", "event", "date"]])
-    ev = pd.concat(rows).drop_duplicates()
-    ev["event"] = ev["event"].str.lower()
-    ev["date"] = [dt.date.fromisoformat(d) for d in ev["date"]]
+    ev = _events("NATO")
     out = []
     for state, g in ev.groupby("state"):
         plans = g.loc[g["event"] == "map", "date"]
