@@ -165,6 +165,11 @@ def test_calibrate_and_run_with_the_posterior(sim, tmp_path):
     res = sim("calibrate", CALM, "-p", "switch_cost=0.5:4", "--out", tmp_path / "mine", "--force")
     assert res.code == 2 and "no calibration.json" in (res.out + res.err)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    # nor a calibration directory that also holds a file of the user's
+    (out / "thesis.tex").write_text("precious")
+    res = sim("calibrate", CALM, "-p", "switch_cost=0.5:4", "--particles", "8", "-n", "3", "--out", out, "--force")
+    assert res.code == 2 and "'thesis.tex'" in (res.out + res.err)
+    assert (out / "thesis.tex").read_text() == "precious" and (out / "calibration.json").exists()
 
 
 def test_bad_posterior_and_parameters_are_one_line_errors(sim, tmp_path):

@@ -125,3 +125,18 @@ def test_resolved_scenario_alias_bomb_in_a_run_directory(run_dir, tmp_path):
     (bad / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     one_line_error(call_sim("replay", bad), f"{resolved}:", "values")
     one_line_error(call_sim("report", bad), f"{resolved}:", "values")
+
+
+def test_a_killed_worker_pool_is_an_expected_failure_and_bad_columns_a_default_width(monkeypatch):
+    """A worker killed by the system (BrokenProcessPool) is one line, exit 2, not a bug; COLUMNS=abc is 140."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from simulator.cli import _columns
+    from simulator.cli.errors import expected_failure
+
+    message, code = expected_failure(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+    assert code == 2 and "worker process died" in message and "\n" not in message
+    monkeypatch.setenv("COLUMNS", "abc")
+    assert _columns() == 140
+    monkeypatch.setenv("COLUMNS", "200")
+    assert _columns() == 200

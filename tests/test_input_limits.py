@@ -298,3 +298,19 @@ def test_cross_field_rules_hold_for_set_and_sweep_points(tmp_path):
     )
     one_line_error(call_sim("sweep", sweep, "--workers", "0", "--out", out), f"{sweep}:6:", "exceeds integration_max")
     nothing_written(tmp_path, sweep)
+
+
+@pytest.mark.parametrize("body", ["steps: !!timestamp abc\n", "replicates: !!bool maybe\n", "seed: !!int x\n"])
+def test_explicit_tags_pyyaml_cannot_apply_are_file_line_errors(tmp_path, body):
+    f = write(tmp_path, "name: bad\ndescription: a bad case\n" + body, "tagged.yaml")
+    for cmd in ("validate", "run"):
+        line = one_line_error(call_sim(cmd, f, *(["--out", tmp_path / "r"] if cmd == "run" else [])), "tagged.yaml:3")
+        assert "internal error" not in line
+    nothing_written(tmp_path, f)
+
+
+def test_validate_checks_every_file_after_a_failure(tmp_path):
+    bad = write(tmp_path, "name: bad\ndescription: x\nsteps: !!timestamp abc\n", "bad.yaml")
+    res = call_sim("validate", bad, US_EXIT)
+    assert res.code == 2 and "bad.yaml:3" in res.err
+    assert "OK" in res.out and "us_exit" in res.out  # the second file was still checked

@@ -21,8 +21,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
 # Piped output (files, CI logs) gets wide tables instead of rich's 80-column default.
-console = Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", "140")))
+def _columns() -> int:
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "140")))
+    except ValueError:  # a COLUMNS that is not a number: the default width
+        return 140
+
+
+console = Console() if sys.stdout.isatty() else Console(width=_columns())
 err_console = Console(stderr=True)
 
 # `--backend` of `sim run` and `sim sweep`: the choices in --help, a bad name one line and exit 2 (InputError).

@@ -57,6 +57,11 @@ def expected_failure(exc: BaseException) -> tuple[str | None, int] | None:
         if exc.errno == errno.EPIPE:  # the reader of our output went away (`sim states | head`)
             return None, 1
         return _os_message(exc), 2
+    if type(exc).__name__ == "BrokenProcessPool":  # a worker was killed (the out-of-memory killer, a signal)
+        return (
+            "a worker process died (killed by the system, often for lack of memory); use fewer --workers, "
+            "fewer replicates or a smaller --block-size"
+        ), 2
     if isinstance(exc, MemoryError):
         return (
             "out of memory; use fewer replicates, a smaller --block-size or fewer --workers "

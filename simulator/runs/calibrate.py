@@ -435,8 +435,27 @@ def load_posterior(path: str | Path) -> ParameterSample:
         raise InputError(f"--posterior: {file}: {exc}") from None
 
 
+#: what `sim calibrate` writes in its directory (a calibration, or a leave-one-out with its folds)
+CALIBRATION_ENTRIES = {
+    "calibration.json",
+    "posterior.parquet",
+    "populations.parquet",
+    "figures",
+    "loo.json",
+    "defaults",
+}
+
+
 def check_out(out: Path, overwrite: bool, marker: str, what: str) -> None:
-    """An output directory may be new or empty; with --force, only one this command wrote (``marker``)."""
+    """An output directory may be new or empty; with --force, only one this command wrote (``marker``) and
+    that holds only what it writes. Never '.', '/', home or a directory holding the current one."""
+    from simulator.runs.rundir import _home
+
+    out = Path(out)
+    resolved = out.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == Path(resolved.anchor) or resolved == _home() or resolved == cwd or resolved in cwd.parents:
+        raise InputError(f"--out '{out}' is the root, your home or holds the current directory; give a new directory")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out '{out}' is a file, not a directory")
     if out.exists() and any(out.iterdir()):
@@ -444,6 +463,14 @@ def check_out(out: Path, overwrite: bool, marker: str, what: str) -> None:
             raise InputError(f"output directory '{out}' exists and is not empty; choose another --out or pass --force")
         if not (out / marker).exists():
             raise InputError(f"--force replaces only {what}; '{out}' has no {marker}")
+        foreign = sorted(
+            e.name for e in out.iterdir() if e.name not in CALIBRATION_ENTRIES and not e.name.startswith("without-")
+        )
+        if foreign:
+            raise InputError(
+                f"--force replaces only {what} that holds only what sim calibrate writes; '{out}' also holds "
+                f"'{foreign[0]}'; give a new --out"
+            )
 
 
 @dataclass

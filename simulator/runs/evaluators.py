@@ -141,6 +141,8 @@ class DaskEvaluator(Evaluator):
         if now - self._threads[0] > 1.0 and self.client is not None:
             with contextlib.suppress(Exception):  # a transient scheduler hiccup must not stop the sweep
                 self._threads = (now, sum(self.client.nthreads().values()))
+            if self._threads[0] and now - self._threads[0] > self.lost_timeout:
+                return 0  # the scheduler has not answered for --timeout: no worker can be counted on
         return self._threads[1]
 
     def as_completed(self, calls: Iterable[Call]) -> Iterator[tuple[Call, Any]]:

@@ -77,7 +77,8 @@ def _scalar(constructor: yaml.constructor.SafeConstructor, node: yaml.Node, file
     """A key or a scalar value; a value its tag cannot build (an impossible date) is an error at its line."""
     try:
         return constructor.construct_object(node, deep=True)
-    except ValueError as exc:
+    except (ValueError, KeyError, AttributeError, TypeError, yaml.YAMLError) as exc:
+        # an explicit tag PyYAML cannot apply (!!bool maybe, !!timestamp abc) raises more than ValueError
         line = node.start_mark.line + 1
         if node.tag == "tag:yaml.org,2002:timestamp":
             raise InputError(
