@@ -34,6 +34,15 @@ def nothing_written(tmp_path: Path, *inputs: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in inputs)
 
 
+def validate_and_run_agree(tmp_path: Path, body: str, line: int, says: str) -> None:
+    """``sim validate`` and ``sim run`` fail on HEAD + body with the same one line at ``line``; nothing written."""
+    path = write(tmp_path, HEAD + body, "bad.yaml")
+    checked = call_sim("validate", path)
+    ran = call_sim("run", path, "-n", "10", "--no-figures", "--out", tmp_path / "out")
+    assert one_line_error(checked, f"{path}:{line}:", says) == one_line_error(ran, f"{path}:{line}:", says)
+    nothing_written(tmp_path, path)
+
+
 def alias_bomb(levels: int = 9, width: int = 9, indent: str = "") -> str:
     """``levels`` nested levels of ``width`` aliases (keys a0, a1, ...): width**levels values once expanded."""
     lines = [f"{indent}a0: &a0 [" + ", ".join(["x"] * width) + "]"]
@@ -140,11 +149,7 @@ NUMBER_CASES = [
 
 @pytest.mark.parametrize("case,body,line,says", NUMBER_CASES, ids=[c[0] for c in NUMBER_CASES])
 def test_non_finite_and_huge_numbers_are_file_line_errors(tmp_path, case, body, line, says):
-    path = write(tmp_path, HEAD + body, "bad.yaml")
-    checked = call_sim("validate", path)
-    ran = call_sim("run", path, "-n", "10", "--no-figures", "--out", tmp_path / "out")
-    assert one_line_error(checked, f"{path}:{line}:", says) == one_line_error(ran, f"{path}:{line}:", says)
-    nothing_written(tmp_path, path)
+    validate_and_run_agree(tmp_path, body, line, says)
 
 
 @pytest.mark.parametrize(
@@ -279,11 +284,7 @@ RULE_CASES = [
 @pytest.mark.parametrize("case,body,line,says", RULE_CASES, ids=[c[0] for c in RULE_CASES])
 def test_validate_runs_every_check_run_runs(tmp_path, case, body, line, says):
     """One validation path: validate, run and a sweep point give the same exit 2 and the same line."""
-    path = write(tmp_path, HEAD + body, "bad.yaml")
-    checked = call_sim("validate", path)
-    ran = call_sim("run", path, "-n", "10", "--no-figures", "--out", tmp_path / "out")
-    assert one_line_error(checked, f"{path}:{line}:", says) == one_line_error(ran, f"{path}:{line}:", says)
-    nothing_written(tmp_path, path)
+    validate_and_run_agree(tmp_path, body, line, says)
 
 
 def test_cross_field_rules_hold_for_set_and_sweep_points(tmp_path):

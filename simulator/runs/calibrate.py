@@ -449,13 +449,10 @@ CALIBRATION_ENTRIES = {
 def check_out(out: Path, overwrite: bool, marker: str, what: str) -> None:
     """An output directory may be new or empty; with --force, only one this command wrote (``marker``) and
     that holds only what it writes. Never '.', '/', home or a directory holding the current one."""
-    from simulator.runs.rundir import _home
+    from simulator.runs.rundir import refuse_unsafe
 
     out = Path(out)
-    resolved = out.resolve()
-    cwd = Path.cwd().resolve()
-    if resolved == Path(resolved.anchor) or resolved == _home() or resolved == cwd or resolved in cwd.parents:
-        raise InputError(f"--out '{out}' is the root, your home or holds the current directory; give a new directory")
+    refuse_unsafe(out, "--out", "give a new directory")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out '{out}' is a file, not a directory")
     if out.exists() and any(out.iterdir()):

@@ -62,21 +62,11 @@ def check_target(target: Path, force: bool, option: str = "--out") -> None:
     ``sim`` wrote that holds only what ``sim`` writes.
     """
     target = Path(target)
-    shown = f"{option} '{target}'"
-    if target.is_symlink():
-        raise InputError(f"{shown} is a symbolic link; {_valid(option)}, not a link to one")
-    resolved = target.resolve()
-    if resolved == Path(resolved.anchor):
-        raise InputError(f"{shown} is the root directory; {_valid(option)}")
-    if resolved == _home():
-        raise InputError(f"{shown} is your home directory; {_valid(option)}")
-    cwd = Path.cwd().resolve()
-    if resolved == cwd or resolved in cwd.parents:
-        raise InputError(f"{shown} is or holds the current directory; {_valid(option)}")
+    refuse_unsafe(target, option, _valid(option))
     if not target.exists():
         return
     if not target.is_dir():
-        raise InputError(f"{shown} is a file or device, not a directory; {_valid(option)}")
+        raise InputError(f"{option} '{target}' is a file or device, not a directory; {_valid(option)}")
     with storage_errors(target, "read", option):
         empty = next(target.iterdir(), None) is None
     if empty:
@@ -91,6 +81,23 @@ def check_target(target: Path, force: bool, option: str = "--out") -> None:
         raise InputError(
             f"--force replaces only a run directory written by sim run: '{target}' {why}; {_valid(option)}"
         )
+
+
+def refuse_unsafe(target: Path, option: str, valid: str) -> None:
+    """InputError (one line) for an output directory no command may ever replace: a symbolic link, the
+    root, the home directory, or the current directory or one that holds it. ``valid`` says what would do."""
+    target = Path(target)
+    shown = f"{option} '{target}'"
+    if target.is_symlink():
+        raise InputError(f"{shown} is a symbolic link; {valid}, not a link to one")
+    resolved = target.resolve()
+    if resolved == Path(resolved.anchor):
+        raise InputError(f"{shown} is the root directory; {valid}")
+    if resolved == _home():
+        raise InputError(f"{shown} is your home directory; {valid}")
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise InputError(f"{shown} is or holds the current directory; {valid}")
 
 
 def _home() -> Path | None:
