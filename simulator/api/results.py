@@ -158,10 +158,14 @@ class Run:
 
     @functools.cached_property
     def replicates(self) -> pd.DataFrame:
-        """One row per replicate: its headline outcomes and each bloc's (``EDU.members``, ...); memberships
+        """One row per replicate: its headline outcomes first, then each bloc's (``EDU.members``, ...); memberships
         of single states are in ``memberships``."""
-        names = [c for c in self.table.column_names if not c.startswith("member.")]
-        return self.table.select(names).to_pandas()
+        from simulator.engine.outcomes import key_outcomes
+
+        names = self.table.column_names
+        first = ["replicate", *key_outcomes(names)]
+        rest = [c for c in names if c not in first and not c.startswith("member.")]
+        return self.table.select(first + rest).to_pandas()
 
     @functools.cached_property
     def blocs(self) -> pd.DataFrame:
