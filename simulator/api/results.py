@@ -41,9 +41,11 @@ class Figure:
         return self.data if self.format == "png" else None
 
     def save(self, path: str | Path) -> Path:
-        """Write the figure to ``path`` (a file; a directory gets NAME.FORMAT inside it)."""
+        """Write the figure to ``path``: a file (``fan.png``), or a directory (an existing one, or a path
+        without a suffix, created) that gets NAME.FORMAT inside it."""
         path = Path(path)
-        if path.is_dir():
+        if path.is_dir() or not path.suffix:
+            path.mkdir(parents=True, exist_ok=True)
             path = path / f"{self.name}.{self.format}"
         path.write_bytes(self.data)
         self.path = path
