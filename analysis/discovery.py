@@ -346,4 +346,6 @@ def cart(x: pd.DataFrame, y: np.ndarray, max_depth: int = 3, mass_min: float = M
             walk(t.children_right[node], {**bounds, name: [max(lo, cut), hi]}, cats)
 
     walk(0, {}, {})
-    return pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False, ignore_index=True)
+    leaves = pd.DataFrame(rows).sort_values(["density", "mass"], ascending=False, ignore_index=True)
+    leaves.attrs["max_depth"] = max_depth
+    return leaves

@@ -136,7 +136,8 @@ def _print(found) -> None:
             box_table.add_row(escape(row.input), inside, full, qp, "yes" if row.significant else "doubtful")
         console.print(box_table)
     leaves = found.cart[found.cart["predicts"]]
-    c = Table(title=f"CART leaves where the case is the majority (a tree of depth {_depth(found)}), densest first")
+    depth = found.cart.attrs.get("max_depth", "?")
+    c = Table(title=f"CART leaves where the case is the majority (a tree of depth {depth} at most), densest first")
     for col in ("Rule", "Coverage", "Density", "Mass"):
         c.add_column(col, justify="left" if col == "Rule" else "right")
     for row in leaves.itertuples():
@@ -144,10 +145,6 @@ def _print(found) -> None:
     if leaves.empty:
         c.add_row("no leaf has a majority of cases", "–", "–", "–")
     console.print(c)
-
-
-def _depth(found) -> int:
-    return max((row.rule.count(" and ") + 1 for row in found.cart.itertuples()), default=0)
 
 
 def _shown(n: int, chosen: int) -> list[int]:
