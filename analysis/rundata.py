@@ -80,13 +80,20 @@ def _read_json(path: Path) -> dict:
 
 @dataclass
 class RunData:
-    """A run directory, read lazily one column at a time (memory stays near one column per outcome)."""
+    """A run directory, read lazily one column at a time (memory stays near one column per outcome).
+
+    ``table``: the outcomes already in memory (a run of the Python API that has no directory); the
+    columns are then read from it instead of ``path``/replicates.parquet, and ``frames`` holds the
+    per-quarter tables by file stem (trajectories, states, ...).
+    """
 
     path: Path
     manifest: dict
     summary: dict
     scenario: dict
     _cache: dict = field(default_factory=dict, repr=False)
+    table: pa.Table | None = field(default=None, repr=False)
+    frames: dict | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ identity
     @property
@@ -95,7 +102,7 @@ class RunData:
 
     @property
     def n(self) -> int:
-        return int(self._file.metadata.num_rows)
+        return self.table.num_rows if self.table is not None else int(self._file.metadata.num_rows)
 
     @property
     def seed(self) -> int | None:
@@ -150,7 +157,7 @@ class RunData:
 
     @property
     def columns(self) -> list[str]:
-        return list(self._file.schema_arrow.names)
+        return list((self.table.schema if self.table is not None else self._file.schema_arrow).names)
 
     def has(self, name: str) -> bool:
         return name in self.columns
@@ -160,6 +167,9 @@ class RunData:
         if name not in self._cache:
             if name not in self.columns:
                 raise InputError(f"run '{self.path}' has no outcome column '{name}'")
+            if self.table is not None:
+                self._cache[name] = self.table.column(name).to_numpy()
+                return self._cache[name]
             try:
                 self._cache[name] = self._file.read(columns=[name]).column(0).to_numpy()
             except (pa.ArrowException, OSError) as exc:
@@ -184,6 +194,8 @@ class RunData:
 
     @functools.cached_property
     def trajectories(self) -> pd.DataFrame | None:
+        if self.frames is not None:
+            return self.frames.get("trajectories")
         path = self.path / "trajectories.parquet"
         return read_parquet_frame(path) if path.exists() else None
 

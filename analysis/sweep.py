@@ -37,12 +37,13 @@ DEFAULT_OUTCOMES = [
 
 @dataclass
 class SweepData:
-    """A finished sweep directory, read a column at a time."""
+    """A finished sweep directory, read a column at a time (or, ``table`` given, its replicates in memory)."""
 
     path: Path
     manifest: dict
     points: pd.DataFrame
     _cache: dict = field(default_factory=dict, repr=False)
+    table: pa.Table | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> dict:
@@ -79,17 +80,20 @@ class SweepData:
 
     @property
     def n(self) -> int:
-        return int(self._file.metadata.num_rows)
+        return self.table.num_rows if self.table is not None else int(self._file.metadata.num_rows)
 
     @property
     def columns(self) -> list[str]:
-        return list(self._file.schema_arrow.names)
+        return list((self.table.schema if self.table is not None else self._file.schema_arrow).names)
 
     def column(self, name: str) -> np.ndarray:
         """One column of replicates.parquet (cached)."""
         if name not in self._cache:
             if name not in self.columns:
                 raise InputError(f"sweep '{self.path}' has no outcome '{name}'; e.g. {', '.join(self.outcomes()[:6])}")
+            if self.table is not None:
+                self._cache[name] = self.table.column(name).to_numpy(zero_copy_only=False)
+                return self._cache[name]
             try:
                 self._cache[name] = self._file.read(columns=[name]).column(0).to_numpy(zero_copy_only=False)
             except (pa.ArrowException, OSError) as exc:

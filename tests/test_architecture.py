@@ -34,7 +34,14 @@ def test_the_resume_fingerprint_covers_all_engine_scenario_and_data_files():
 def test_every_lazy_re_export_resolves():
     import importlib
 
-    for package in ("simulator.scenario", "simulator.engine", "simulator.runs", "simulator.runs.sweep"):
+    for package in (
+        "simulator",
+        "simulator.api",
+        "simulator.scenario",
+        "simulator.engine",
+        "simulator.runs",
+        "simulator.runs.sweep",
+    ):
         module = importlib.import_module(package)
         for name in module.__all__:
             assert getattr(module, name) is not None, f"{package}.{name}"

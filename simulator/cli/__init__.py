@@ -52,6 +52,7 @@ def _register() -> None:
         backtest_cmds,
         calibrate_cmds,
         data_cmds,
+        discover_cmds,
         landscape_cmds,
         run_cmds,
         sweep_cmds,

@@ -72,29 +72,46 @@ def _json_default(o: Any) -> Any:
 
 
 class ReplicateWriter:
-    """Streams outcome blocks to one Parquet file (one row group per block).
+    """Streams outcome blocks to one Parquet file (one row group per block), or keeps them in memory.
 
     The file is what one ``pq.ParquetWriter(path, schema, compression="zstd")`` writes, byte for
     byte, but the row groups' metadata goes to disk as they are written, not to memory
     (simulator.runs.parquet_stream), so memory does not grow with the number of blocks.
+    With ``path`` None (the Python API's in-memory run) each block's Arrow table is kept in
+    ``tables`` instead; ``write_tables`` later writes them as the same file, byte for byte.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | None):
         self.path = path
         self.writer: StreamingParquetWriter | None = None
+        self.tables: list[pa.Table] = []
         self.rows = 0
 
     def write(self, columns: dict[str, np.ndarray], extra: dict[str, np.ndarray] | None = None) -> None:
         data = {**(extra or {}), **columns}
         table = pa.table({k: pa.array(v) for k, v in data.items()})
+        self.rows += table.num_rows
+        if self.path is None:
+            self.tables.append(table)
+            return
         if self.writer is None:
             self.writer = StreamingParquetWriter(self.path, table.schema, compression="zstd")
         self.writer.write_table(table)
-        self.rows += table.num_rows
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def write_tables(path: Path, tables: list[pa.Table], schema: pa.Schema | None = None, **options: Any) -> None:
+    """Write tables kept in memory as one Parquet file, one row group per table: the bytes their
+    streaming writer (``ReplicateWriter``, ``EventWriter``) would have written block by block."""
+    writer = StreamingParquetWriter(path, schema if schema is not None else tables[0].schema, **options)
+    try:
+        for table in tables:
+            writer.write_table(table)
+    finally:
+        writer.close()
 
 
 class StepAccumulator:
@@ -205,8 +222,8 @@ class SummaryAccumulator:
     are bit for bit those of ``summarise``.
     """
 
-    def __init__(self, spool_dir: Path, bloc_codes: list[str], state_codes: list[str]) -> None:
-        self.spool_dir = Path(spool_dir)
+    def __init__(self, spool_dir: Path | None, bloc_codes: list[str], state_codes: list[str]) -> None:
+        self.spool_dir = Path(spool_dir) if spool_dir is not None else None  # None: the system's temporary files
         self.bloc_codes = bloc_codes
         self.state_codes = state_codes
         self.names: list[str] | None = None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from simulator.engine.fast import check_backend
 from simulator.runs.blocks import DEFAULT_BLOCK, iterate_blocks, plan_blocks, world_for
@@ -19,6 +20,7 @@ from simulator.runs.results import (
     manifest,
     scenario_yaml,
     write_json,
+    write_tables,
 )
 from simulator.runs.timeline import EventWriter, FirstEvents, StateAccumulator, UtilityAccumulator
 from simulator.scenario.language import Scenario
@@ -31,6 +33,31 @@ class RunInfo:
     out_dir: Path
     summary: dict
     manifest: dict
+
+
+@dataclass
+class Ensemble:
+    """A finished ensemble: everything a run directory holds, before (or instead of) writing it.
+
+    ``replicates`` and ``events`` are the writers the blocks went through: streamed to the run
+    directory, or (``run_ensemble(..., directory=None)``, the Python API) kept as one Arrow table per
+    block, which ``write_ensemble`` writes later as the same files, byte for byte.
+    """
+
+    scenario: Scenario  # with its replicates and seed set to the run's
+    replicates: ReplicateWriter
+    events: EventWriter
+    summary: dict  # summary.json
+    frames: dict[str, pd.DataFrame]  # file stem -> table: trajectories, step_histograms, states, utilities
+    timings: dict
+    backend: str
+    started: float
+    block_size: int
+    workers: int
+
+    @property
+    def in_memory(self) -> bool:
+        return self.replicates.path is None
 
 
 def run_scenario(
@@ -60,22 +87,48 @@ def run_scenario(
     """
     if backend is not None:
         check_backend(backend)
+    with atomic_directory(out_dir, overwrite) as tmp:
+        ensemble = run_ensemble(scenario, replicates, seed, block_size, workers, progress, backend, directory=tmp)
+        man = write_ensemble(ensemble, tmp, after_write)
+    return RunInfo(Path(out_dir), ensemble.summary, man)
+
+
+def run_ensemble(
+    scenario: Scenario,
+    replicates: int | None = None,
+    seed: int | None = None,
+    block_size: int = DEFAULT_BLOCK,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    backend: str | None = None,
+    directory: Path | None = None,
+) -> Ensemble:
+    """Run the blocks of an ensemble and reduce them as they arrive.
+
+    ``directory``: the (temporary) run directory that replicates.parquet and events.parquet stream
+    into, a block at a time (memory flat in replicates); None keeps them in memory.
+    """
+    if backend is not None:
+        check_backend(backend)
     n = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
     scenario = scenario.model_copy(update={"replicates": n, "seed": seed})
     world = world_for(scenario)
     started = time.time()
     blocks = plan_blocks(n, block_size)
-    with atomic_directory(out_dir, overwrite) as tmp:
-        writer = ReplicateWriter(tmp / "replicates.parquet")
-        events = EventWriter(tmp / "events.parquet", world.codes, world.bloc_codes, scenario.start, scenario.steps)
-        per_state = StateAccumulator()
-        utilities = UtilityAccumulator()
-        firsts = FirstEvents(world.n_states, world.n_blocs, scenario.steps)
-        steps = StepAccumulator()
-        outcomes = SummaryAccumulator(tmp, world.bloc_codes, world.codes)
-        backends: set[str] = set()
-        t0 = time.perf_counter()
+    writer = ReplicateWriter(directory / "replicates.parquet" if directory is not None else None)
+    events = EventWriter(
+        directory / "events.parquet" if directory is not None else None,
+        world.codes, world.bloc_codes, scenario.start, scenario.steps,
+    )  # fmt: skip
+    per_state = StateAccumulator()
+    utilities = UtilityAccumulator()
+    firsts = FirstEvents(world.n_states, world.n_blocs, scenario.steps)
+    steps = StepAccumulator()
+    outcomes = SummaryAccumulator(directory, world.bloc_codes, world.codes)
+    backends: set[str] = set()
+    t0 = time.perf_counter()
+    try:
         try:
             for block in iterate_blocks(scenario, seed, blocks, workers, timeline=True, backend=backend):
                 writer.write(block.columns)
@@ -92,42 +145,73 @@ def run_scenario(
             writer.close()
             events.close()
         run_seconds = time.perf_counter() - t0
-        try:
-            summary = outcomes.summary()
-        finally:
-            outcomes.close()
-        steps.frame(world.bloc_codes, scenario.start).to_parquet(tmp / "trajectories.parquet", index=False)
-        steps.histogram_frame(world.bloc_codes).to_parquet(tmp / "step_histograms.parquet", index=False)
-        per_state.frame(world.codes, scenario.start).to_parquet(tmp / "states.parquet", index=False)
-        utilities.frame(world.codes, world.bloc_codes, scenario.start).to_parquet(
-            tmp / "utilities.parquet", index=False
-        )
-        summary = {
-            "scenario": scenario.name,
-            "description": scenario.description,
-            "seed": seed,
-            "steps": scenario.steps,
-            "start": scenario.start,
-            "adversary": world.bloc_codes[world.adversary] if world.adversary >= 0 else None,
-            "bloc_names": {c: s.name for c, s in zip(world.bloc_codes, world.bloc_specs, strict=True)},
-            **summary,
-            "as_of": scenario.world.as_of,
-            "timeline": firsts.summary(world.codes, world.bloc_codes, scenario.start),
-        }
-        write_json(tmp / "summary.json", summary)
-        (tmp / "scenario.resolved.yaml").write_text(scenario_yaml(scenario), encoding="utf-8")
-        if after_write:
-            after_write(tmp)
-        timings = {
-            "run_seconds": run_seconds,
-            "replicates_per_second": n / run_seconds if run_seconds > 0 else None,
-            "replicate_steps_per_second": n * scenario.steps / run_seconds if run_seconds > 0 else None,
-            "phase_seconds": steps.phase_seconds,
-        }
-        man = manifest(scenario, seed, n, block_size, workers, started, timings)
-        man["backend"] = ",".join(sorted(backends))
-        write_json(tmp / "manifest.json", man)
-    return RunInfo(Path(out_dir), summary, man)
+        summary = outcomes.summary()
+    finally:
+        outcomes.close()
+    frames = {
+        "trajectories": steps.frame(world.bloc_codes, scenario.start),
+        "step_histograms": steps.histogram_frame(world.bloc_codes),
+        "states": per_state.frame(world.codes, scenario.start),
+        "utilities": utilities.frame(world.codes, world.bloc_codes, scenario.start),
+    }
+    summary = {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "seed": seed,
+        "steps": scenario.steps,
+        "start": scenario.start,
+        "adversary": world.bloc_codes[world.adversary] if world.adversary >= 0 else None,
+        "bloc_names": {c: s.name for c, s in zip(world.bloc_codes, world.bloc_specs, strict=True)},
+        **summary,
+        "as_of": scenario.world.as_of,
+        "timeline": firsts.summary(world.codes, world.bloc_codes, scenario.start),
+    }
+    timings = {
+        "run_seconds": run_seconds,
+        "replicates_per_second": n / run_seconds if run_seconds > 0 else None,
+        "replicate_steps_per_second": n * scenario.steps / run_seconds if run_seconds > 0 else None,
+        "phase_seconds": steps.phase_seconds,
+    }
+    return Ensemble(
+        scenario, writer, events, summary, frames, timings, ",".join(sorted(backends)), started, block_size, workers
+    )
+
+
+def write_ensemble(ensemble: Ensemble, directory: Path, after_write: Callable[[Path], None] | None = None) -> dict:
+    """Write the files of a run directory into ``directory`` (manifest.json last); returns the manifest.
+
+    An ensemble kept in memory writes its replicate and event tables here, as the streaming writers
+    would have (one row group per block: the same bytes).
+    """
+    directory = Path(directory)
+    if ensemble.in_memory:
+        write_tables(directory / "replicates.parquet", ensemble.replicates.tables, compression="zstd")
+        write_tables(directory / "events.parquet", ensemble.events.tables, ensemble.events.schema)
+    for stem, frame in ensemble.frames.items():
+        frame.to_parquet(directory / f"{stem}.parquet", index=False)
+    write_json(directory / "summary.json", ensemble.summary)
+    (directory / "scenario.resolved.yaml").write_text(scenario_yaml(ensemble.scenario), encoding="utf-8")
+    if after_write:
+        after_write(directory)
+    scenario = ensemble.scenario
+    man = manifest(
+        scenario, scenario.seed, scenario.replicates, ensemble.block_size, ensemble.workers, ensemble.started,
+        ensemble.timings,
+    )  # fmt: skip
+    man["backend"] = ensemble.backend
+    write_json(directory / "manifest.json", man)
+    return man
+
+
+def save_ensemble(
+    ensemble: Ensemble, out_dir: Path, overwrite: bool = False, after_write: Callable[[Path], None] | None = None
+) -> RunInfo:
+    """Write an ensemble kept in memory as a run directory, atomically (as ``run_scenario`` would have)."""
+    if not ensemble.in_memory:
+        raise ValueError("this ensemble was streamed to its run directory already")
+    with atomic_directory(out_dir, overwrite) as tmp:
+        man = write_ensemble(ensemble, tmp, after_write)
+    return RunInfo(Path(out_dir), ensemble.summary, man)
 
 
 @dataclass

@@ -32,9 +32,12 @@ STATE_QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
 
 
 class EventWriter:
-    """Streams event blocks (n, 5: replicate, step, state, bloc, kind) to a Parquet file."""
+    """Streams event blocks (n, 5: replicate, step, state, bloc, kind) to a Parquet file, or keeps
+    each block's table in ``tables`` when ``path`` is None (the Python API's in-memory run)."""
 
-    def __init__(self, path: Path, state_codes: list[str], bloc_codes: list[str], start: str, steps: int) -> None:
+    def __init__(
+        self, path: Path | None, state_codes: list[str], bloc_codes: list[str], start: str, steps: int
+    ) -> None:
         self.path = path
         self.states = pa.array(state_codes, pa.string())
         self.blocs = pa.array(bloc_codes, pa.string())
@@ -52,7 +55,8 @@ class EventWriter:
             ]
         )
         self.codes = np.array(state_codes, dtype=object)
-        self.writer = StreamingParquetWriter(path, self.schema)
+        self.writer = StreamingParquetWriter(path, self.schema) if path is not None else None
+        self.tables: list[pa.Table] = []
         self.rows = 0
 
     def voted_no(self, events: np.ndarray, no_votes: np.ndarray | None) -> pa.ListArray:
@@ -93,11 +97,15 @@ class EventWriter:
             ],
             schema=self.schema,
         )
-        self.writer.write_table(table)
+        if self.writer is None:
+            self.tables.append(table)
+        else:
+            self.writer.write_table(table)
         self.rows += len(events)
 
     def close(self) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 class StateAccumulator:
