@@ -95,6 +95,15 @@ def test_dated_world_flags_and_opinion():
     assert not w.active0[w.bloc_index("CWILL")] and w.active0[w.bloc_index("NATO")]
 
 
+@pytest.mark.parametrize(("quarter", "expected"), [("2008Q3", 0.81), ("2014Q1", 0.64), ("2016Q1", 0.52)])
+def test_swedish_neutrality_is_dated_before_sweden_joined(quarter, expected):
+    """Sweden joined NATO in 2024: its dated neutrality comes from Swedish polls (SOM 2007: 19 % a
+    good proposal; MSB 2013: 36 %; MSB 2014: 48 %), never from today's member value."""
+    w = build_world(load_scenario_text(dated(quarter), "a.yaml"))
+    assert w.neutrality[w.index("SWE")] == pytest.approx(expected)
+    assert w.neutrality[w.index("SWE")] > 4 * build_world().neutrality[w.index("SWE")]
+
+
 def test_eu_share_follows_the_scenarios_eu():
     sc = load_scenario_text("name: x\ndescription: y\nblocs:\n  modify:\n    EU: {members: [FRA, DEU]}\n", "x.yaml")
     w = build_world(sc)

@@ -12,7 +12,8 @@ built from) as it was on the first day of that quarter:
 - flags: combat experience and neutral tradition from ``data/history/state_flags.csv``;
 - opinion: attitudes to the US and the EU from the latest Pew poll on or before the day
   (``(favourable % - 50) / 50``, the mapping of docs/DATA.md), and the neutrality preference of
-  states with polls on NATO membership (``1 - support %``); other states keep today's values.
+  states with polls on NATO membership (``1 - support %``, NEUTRALITY_MEASURES); other states keep
+  today's values.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ FIRST_QUARTER = "2005Q1"
 LAST_DATA_YEAR = 2025  # the newest year of capabilities.csv (= states.csv)
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 DATED_BLOCS = ("NATO", "EU", "JEF", "CWILL", "UNION")
+# polls that set a non-member's neutrality (1 - support %), in order of preference: direct support
+# for membership; where no such poll is on or before the day, Sweden's SOM series ("Sweden should
+# apply for NATO membership: a good proposal"), the only one that reaches back to 2007
+NEUTRALITY_MEASURES = ("nato_membership_support_pct", "nato_membership_good_proposal_pct")
 
 
 def parse_quarter(text: str) -> tuple[int, int]:
@@ -191,10 +196,13 @@ def dated_states(day: dt.date, base: Baseline, h: History) -> tuple[pd.DataFrame
             if pct is not None:
                 df.loc[code, col] = round((pct - 50.0) / 50.0, 4)
                 notes.append((code, col, "dated", f"opinion.csv {measure}"))
-        support = _latest_poll(h, code, "nato_membership_support_pct", day)
-        if support is not None and code not in nato_now:
-            df.loc[code, "neutrality"] = round(1.0 - support / 100.0, 4)
-            notes.append((code, "neutrality", "dated", "opinion.csv nato_membership_support_pct"))
+        if code not in nato_now:
+            for measure in NEUTRALITY_MEASURES:  # the first measure with a poll on or before the day
+                support = _latest_poll(h, code, measure, day)
+                if support is not None:
+                    df.loc[code, "neutrality"] = round(1.0 - support / 100.0, 4)
+                    notes.append((code, "neutrality", "dated", f"opinion.csv {measure}"))
+                    break
         for bloc, now, col in (("NATO", nato_now, "nato_member"), ("EU", eu_now, "eu_member")):
             m = h.memberships
             joined = m.loc[(m["state"] == code) & (m["bloc"] == bloc) & (m["event"] == "joined"), "date"]
