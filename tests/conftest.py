@@ -60,6 +60,8 @@ parameters:
   founding_cost: {dist: choice, values: [0.0, 0.3, 0.7], weights: [1, 2, 1]}
   inertia: {dist: uniform, low: 0.5, high: 2.0}
   choice_persistence: {dist: uniform, low: 0.0, high: 0.9}
+  decision_memory: {dist: uniform, low: 0.0, high: 1.0}
+  switch_by_commitment: {dist: uniform, low: 0.0, high: 1.0}
 shocks:
   - {name: notice, type: commitment, target: USA, bloc: NATO, value: 0.5, at: 1}
   - {name: cut, type: commitment, target: EUROPE, bloc: NATO, change: -0.3, window: [2, 6]}

@@ -161,6 +161,7 @@ def _random_choice_inputs(seed: int, per_replicate_affinity: bool) -> dict:
         choice_noise=np.exp(u(np.log(0.01), np.log(10), R)), anchor_in=u(-3, 0, (R, S, B)),
         anchor_out=u(0, 6, (R, S, B)), stance=rng.logistic(0, 1, (R, S, B)),
         persistence=np.where(rng.random(R) < 0.3, 0.0, u(0, 1, R)),
+        memory=np.where(rng.random(R) < 0.3, 0.0, u(0, 1, R)), switch_cost=u(0, 10, (R, B)),
     )  # fmt: skip
 
 
@@ -174,11 +175,14 @@ def test_choice_filter_equals_the_exact_decisions_on_random_states(seed, per_rep
     args = _random_choice_inputs(seed, per_replicate_affinity)
     R, S, B = args["member"].shape
     decided = []
+    anchor0 = args.pop("anchor_out")
     for use_filter in (False, True):
         leaving, applying = np.zeros((R, S, B), dtype=bool), np.zeros((R, S, B), dtype=bool)
         tally = np.zeros(2, dtype=np.int64)
-        k.choices(**args, use_filter=use_filter, leaving=leaving, applying=applying, tally=tally)
-        decided.append((leaving, applying, tally))
-    (leave_off, apply_off, _), (leave_on, apply_on, tally) = decided
+        anchor = anchor0.copy()  # decision memory updates it in place
+        k.choices(**args, use_filter=use_filter, leaving=leaving, applying=applying, tally=tally, anchor_out=anchor)
+        decided.append((leaving, applying, tally, anchor))
+    (leave_off, apply_off, _, anchor_off), (leave_on, apply_on, tally, anchor_on) = decided
     assert np.array_equal(leave_off, leave_on) and np.array_equal(apply_off, apply_on)
+    assert np.array_equal(anchor_off, anchor_on)  # the remembered reference points too
     assert tally[0] > 0

@@ -189,8 +189,13 @@ class AllianceModel(mesa.Model):
         self._phase_module().refresh_power(self)
         self.state.threat0 = self.state.threat.copy()
         self.state.threat_prev = self.state.threat.copy()
+        from simulator.engine.mechanisms.choice import bloc_switch_cost
         from simulator.engine.phases import start_anchor
 
+        # (R,B) the gain over the reference a non-member needs before it applies to each bloc
+        self.switch_cost = bloc_switch_cost(
+            self.params["switch_cost"], self.params["switch_by_commitment"], self.world.mutual_defence
+        )
         self.anchor_in, self.anchor_out = start_anchor(self)  # (R,S,B) the status quo the start reveals
         self.accession_floor = self._accession_floor()  # (R,S,B) quarters an application stands before a vote
         self.timeline = (

@@ -273,7 +273,7 @@ def start_anchor(m) -> tuple[np.ndarray, np.ndarray]:
     ii = np.tile(np.arange(S), rows)
     u0 = utilities_at(st.view, rr, rr, ii, state_view(m), p, w.mutual_defence, w.spending_norm, w.own_nuclear)
     u0 = np.broadcast_to(u0.reshape(rows, S, B), (R, S, B))
-    return ch.status_quo_anchor(u0, st.member, st.active, p["switch_cost"])
+    return ch.status_quo_anchor(u0, st.member, st.active, m.switch_cost)
 
 
 def state_view(m) -> StateView:
@@ -328,6 +328,7 @@ def _choose(m, t: int, rr: np.ndarray, ii: np.ndarray, open_blocs: list[int]) ->
     u = utilities_at(st.view, rr, rr, ii, state_view(m), p, w.mutual_defence, w.spending_norm, w.own_nuclear)
     scale = p["choice_noise"][rr]
     rho = p["choice_persistence"][rr]
+    lam = p["decision_memory"][rr]
     for b in open_blocs:
         draw = m.streams.logistic_at(f"choice:{w.bloc_codes[b]}", t, rr, ii)
         # a persistent stance (drawn once per replicate, step -1) and this quarter's draw (ch.choice_draw);
@@ -341,7 +342,14 @@ def _choose(m, t: int, rr: np.ndarray, ii: np.ndarray, open_blocs: list[int]) ->
         st.leaving[rr, ii, b] = act & mem & (val < 0.0)
         if w.admission[b] != adm.CLOSED:
             shut = st.barred[rr, ii, b] | (st.disputed[rr, ii] & ~w.admits_disputed[b])
-            st.applying[rr, ii, b] = act & ~mem & ~shut & w.eligible[ii, b] & (val > 0.0)
+            weighed = act & ~mem & ~shut & w.eligible[ii, b]
+            st.applying[rr, ii, b] = weighed & (val > 0.0)
+            if lam.any():  # a declined application moves the reference point (ch.remembered_anchor)
+                no = weighed & ~(val > 0.0) & (lam != 0.0)
+                r_, i_ = rr[no], ii[no]
+                m.anchor_out[r_, i_, b] = ch.remembered_anchor(
+                    m.anchor_out[r_, i_, b], u[no, b], m.switch_cost[r_, b], lam[no]
+                )
 
 
 # ------------------------------------------------------------------ 7. admission

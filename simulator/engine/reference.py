@@ -300,6 +300,12 @@ class ReferenceState(mesa.Agent):
         inertia = p.inertia * member[b]
         return security + nuclear + affinity + attitude - burden - entangle - neutral - p.membership_cost + inertia
 
+    def switch_cost(self, bloc) -> float:
+        """The gain over my reference I need before I apply to ``bloc`` (choice.bloc_switch_cost)."""
+        p = self.model.p
+        phi = p.switch_by_commitment
+        return p.switch_cost * ((1.0 - phi) + phi * bloc.mutual_defence)
+
     def start_anchor(self) -> None:
         """The utilities my choices are measured from (mechanisms.choice.status_quo_anchor)."""
         m, p = self.model, self.model.p
@@ -307,7 +313,7 @@ class ReferenceState(mesa.Agent):
             b = bloc.index
             u0 = self.utility(b, m.pooled)
             self.anchor_in[b] = min(u0, 0.0) if self.member[b] and bloc.active else 0.0
-            self.anchor_out[b] = (max(u0, 0.0) if not self.member[b] and bloc.active else 0.0) + p.switch_cost
+            self.anchor_out[b] = (max(u0, 0.0) if not self.member[b] and bloc.active else 0.0) + self.switch_cost(bloc)
 
     def decide(self, t: int) -> None:
         """If I revise this quarter (more likely in a crisis), weigh every open bloc: leave or apply."""
@@ -330,12 +336,18 @@ class ReferenceState(mesa.Agent):
                 rho = p.choice_persistence
                 noise = ((1.0 - rho) * draw + rho * stance) * p.choice_noise
                 anchor = self.anchor_in[b] if self.member[b] else self.anchor_out[b]
-                value = (self.utility(b, m.pooled) - anchor) + noise
+                u = self.utility(b, m.pooled)
+                value = (u - anchor) + noise
                 if self.member[b]:
                     self.leaving[b] = value < 0.0
                 elif bloc.admission != CLOSED and not self.barred[b] and bloc.eligible[self.index]:
                     # a state with a territorial conflict does not apply to a bloc that would not admit it
-                    self.applying[b] = value > 0.0 and (bloc.admits_disputed or not self.disputed)
+                    if bloc.admits_disputed or not self.disputed:
+                        self.applying[b] = value > 0.0
+                        if not self.applying[b] and p.decision_memory != 0.0:
+                            # the declined application moves my reference point (choice.remembered_anchor)
+                            gap = (max(u, 0.0) + self.switch_cost(bloc)) - anchor
+                            self.anchor_out[b] = anchor + p.decision_memory * max(gap, 0.0)
         # my applications stand until decided; reconsidering without applying again withdraws them
         for bloc in m.blocs:
             b = bloc.index

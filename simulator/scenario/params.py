@@ -64,12 +64,26 @@ PARAMS: dict[str, ParamSpec] = {
         "",
         "weight of a state's persistent stance on a bloc (drawn once per replicate) in its choice noise",
     ),
-    "switch_cost": ParamSpec(2.0, 0.0, 10.0, "", "gain in utility over the start a non-member needs before it applies"),
+    "switch_cost": ParamSpec(1.3, 0.0, 10.0, "", "gain in utility over the start a non-member needs before it applies"),
+    "switch_by_commitment": ParamSpec(
+        0.0,
+        0.0,
+        1.0,
+        "",
+        "share of the switching cost that scales with the bloc's mutual-defence commitment (1: cost x commitment)",
+    ),
+    "decision_memory": ParamSpec(
+        1.0,
+        0.0,
+        1.0,
+        "",
+        "share of the way a declined application moves the reference point up to the utility it was declined at",
+    ),
     "crisis_revision": ParamSpec(
         1.0, 0.0, 10.0, "", "extra chance to reconsider per unit of relative rise of perceived threat in a quarter"
     ),
     "revision_rate": ParamSpec(
-        0.25,
+        0.0625,
         0.0,
         1.0,
         "1/quarter",

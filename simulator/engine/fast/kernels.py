@@ -404,7 +404,7 @@ def choices(
     us_share, eu_share, tbar, md, overlap, spending_norm, own_nuclear, affinity, arow, aff_lo, aff_hi, power_, threat_,
     share, us_att, eu_att, neutrality, gamma, keys, w_security, w_nuclear, w_affinity, w_attitude, w_burden,
     w_entanglement, w_neutrality, membership_cost, inertia, choice_noise, use_filter, leaving, applying, tally,
-    anchor_in, anchor_out, stance, persistence,
+    anchor_in, anchor_out, stance, persistence, memory, switch_cost,
 ):  # fmt: skip
     """The choices phase in one pass per replicate: who revises, and the utilities of their choices.
 
@@ -440,6 +440,11 @@ def choices(
     commitments are). A settled choice has the outcome the exact utility would give, so results
     stay bit-identical (tests/test_backends.py compares the filter on and off, and with the numpy path).
     ``tally`` (2,) counts the needed choices: [0] all of them, [1] those the filter settled.
+
+    Decision memory (``memory`` (R,), choice.remembered_anchor, with ``switch_cost`` (R, B)): where it is not zero, a non-member
+    that declines to apply moves its reference point ``anchor_out`` (updated in place) towards the
+    utility it declined at, so the filter does not settle a non-member's "no" there (the update
+    needs the exact utility).
     """
     R, S, B = member.shape
     nb = open_b.shape[0]
@@ -495,6 +500,7 @@ def choices(
             continue
         log_inplace(draws[:nd])  # the logistic draws, log(u / (1 - u))
         rho = persistence[r]
+        lam = memory[r]
         if rho != 0.0:  # mixed with the persistent stances (choice.choice_draw); at 0 the draw itself
             for e in range(nd):
                 draws[e] = (1.0 - rho) * draws[e] + rho * stance[r, ii[cp[e]], ck[e]]
@@ -568,7 +574,7 @@ def choices(
                 tol = 1e-7 * mag
                 sound = den >= 1e-6 * rb or not pos  # a tiny denominator could magnify rounding
                 yes = sound and lo > tol
-                no = sound and hi < -tol
+                no = sound and hi < -tol and (ism or lam == 0.0)  # a remembered "no" needs the exact utility
                 unsure = not (yes or no)
                 need[p, k] = unsure
                 nu += unsure
@@ -655,7 +661,12 @@ def choices(
                 if mem[b]:
                     leaving[r, i, b] = val < 0.0
                 else:
-                    applying[r, i, b] = val > 0.0
+                    yes = val > 0.0
+                    applying[r, i, b] = yes
+                    if not yes and lam != 0.0:  # the declined application moves the reference point
+                        anc = anchor_out[r, i, b]
+                        gap = ((0.0 if u <= 0.0 else u) + switch_cost[r, b]) - anc
+                        anchor_out[r, i, b] = anc + lam * (0.0 if gap <= 0.0 else gap)
 
 
 @njit(cache=True, error_model="numpy")

@@ -244,7 +244,7 @@ def _choose(m, t: int, c, p_rev: np.ndarray) -> None:
         st.eu_attitude, st.neutrality, p["csf_exponent"], keys, p["w_security"], p["w_nuclear"], p["w_affinity"],
         p["w_attitude"], p["w_burden"], p["w_entanglement"], p["w_neutrality"], p["membership_cost"], p["inertia"],
         p["choice_noise"], c.use_filter, st.leaving, st.applying, c.tally, m.anchor_in, m.anchor_out,
-        _stances(m), p["choice_persistence"],
+        _stances(m), p["choice_persistence"], p["decision_memory"], m.switch_cost,
     )  # fmt: skip
 
 

@@ -10,6 +10,20 @@ import numpy as np
 from simulator.engine import portable
 
 
+def bloc_switch_cost(switch_cost: np.ndarray, by_commitment: np.ndarray, mutual_defence: np.ndarray) -> np.ndarray:
+    """(R, B) the gain over the reference a non-member needs before it applies to each bloc.
+
+    c_b = switch_cost * ((1 - phi) + phi * md_b): with phi = 1 the cost of a change of alignment is
+    proportional to the commitment it brings (Art. 5 of the North Atlantic Treaty, md = 1, against a
+    framework such as the JEF, md = 0.2): giving up non-alignment for a mutual-defence treaty is a
+    national decision (Finland's and Sweden's applications followed a government security report
+    and a parliamentary vote), joining a framework nation or applying to the EU is a lesser one.
+    With phi = 0 every bloc costs the same.
+    """
+    phi = by_commitment[:, None]
+    return switch_cost[:, None] * ((1.0 - phi) + phi * mutual_defence[None, :])
+
+
 def status_quo_anchor(
     u0: np.ndarray, member: np.ndarray, active: np.ndarray, switch_cost: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -26,13 +40,28 @@ def status_quo_anchor(
         u0: (R, S, B) utilities at the start (members' including their inertia).
         member: (R, S, B) memberships at the start.
         active: (R, B) blocs active at the start.
-        switch_cost: (R,) the gain over the start a non-member needs.
+        switch_cost: (R, B) the gain over the start a non-member needs (bloc_switch_cost).
     """
-    sc = switch_cost[:, None, None]
+    sc = switch_cost[:, None, :]
     act = active[:, None, :]
     anchor_in = np.where(member & act, np.minimum(u0, 0.0), 0.0)
     anchor_out = np.where(~member & act, np.maximum(u0, 0.0), 0.0) + sc
     return anchor_in, anchor_out
+
+
+def remembered_anchor(anchor: np.ndarray, u: np.ndarray, switch_cost: np.ndarray, memory: np.ndarray) -> np.ndarray:
+    """A non-member's reference point after it declined to apply at utility ``u``.
+
+    a' = a + lambda * max(0, max(u, 0) + switch_cost - a): a declined decision reveals the status quo
+    anew, as the start does (status_quo_anchor), so the next application needs a further gain of
+    ``switch_cost`` over the utility at which the state last said no. With lambda = 1 a choice
+    weighed and declined at one level of utility is not re-rolled at that level every quarter (a
+    shock that is not enough on the day does not become enough by waiting); with lambda = 0 the
+    reference stays where the start put it. The reference only rises: a fall of utility after a
+    decline does not make the next application easier than the start did.
+    """
+    gap = (np.maximum(u, 0.0) + switch_cost) - anchor
+    return anchor + memory * np.maximum(gap, 0.0)
 
 
 def revision_probability(rate: np.ndarray, threat: np.ndarray, previous: np.ndarray, crisis: np.ndarray) -> np.ndarray:
