@@ -129,6 +129,7 @@ def compare(
 ) -> None:
     """Compare two runs: paired differences B - A (replicates share their draws) with 95% intervals."""
     from analysis.compare import compare_runs, write_comparison
+    from analysis.formats import quarter
     from analysis.rundata import load_run
 
     fmt = _check_choice(fmt, FIGURE_FORMATS, "--format")
@@ -146,15 +147,22 @@ def compare(
         typer.echo(json.dumps(_clean(payload), indent=2))
         return
     how = "paired by replicate" if cmp.paired else "NOT paired"
-    table = Table(title=f"{b.name} (B) vs {a.name} (A): differences B − A with 95% intervals, {how}")
-    for col, just in (("Outcome", "left"), ("A", "right"), ("B", "right"), ("B − A [95% CI]", "right"), ("n", "right")):
-        table.add_column(col, justify=just)
-    for row in cmp.table.itertuples(index=False):
-        table.add_row(row.label, row.a_text, row.b_text, row.text, f"{row.n:,}")
+    table = Table(title=f"{b.name} (B) vs {a.name} (A): differences B − A with 95% intervals, {how}",
+                  title_justify="left")  # fmt: skip
+    for col, just in ((f"Outcome (by {quarter(b.start, b.steps - 1)})", "left"), (f"A: {a.name}", "right"),
+                      (f"B: {b.name}", "right"), ("B − A (95% interval)", "right"), ("Futures", "right")):  # fmt: skip
+        table.add_column(escape(col), justify=just)
+    for row in cmp.table.to_dict(orient="records"):
+        text = row["label"][:1].upper() + row["label"][1:] + (f", {row['condition']}" if row["condition"] else "")
+        table.add_row(escape(text), escape(row["a_text"]), escape(row["b_text"]),
+                      escape(row["text"] + ("" if row["paired"] or not cmp.paired else " *")), f"{row['n']:,}")  # fmt: skip
     console.print(table)
     console.print(
-        "Probabilities: difference of paired proportions, Newcombe (1998) hybrid score interval; amounts: median "
-        "of the paired differences, bootstrap interval (docs/ANALYSIS.md).",
+        "A and B: chances with their 95% Wilson interval; amounts are medians. B − A: chances as the difference "
+        "of paired proportions in percentage points, Newcombe (1998) hybrid score interval; amounts as the median "
+        "of the paired differences, bootstrap interval (docs/ANALYSIS.md)."
+        + (" * Read only where it formed or exists in each run: different futures, so the medians are compared "
+           "unpaired (bootstrap of the difference)." if cmp.paired and not cmp.table["paired"].all() else ""),
         highlight=False,
     )
     _print_written(written, [])
