@@ -124,6 +124,7 @@ def compare_runs(a: RunData, b: RunData) -> Comparison:
         if conditional:
             xa = xa[ca] if ca is not None else xa
             xb = xb[cb] if cb is not None else xb
+            row_n = (int(np.isfinite(xa.astype(float)).sum()), int(np.isfinite(xb.astype(float)).sum()))
         quarters = name.endswith("_step")
         row_paired = paired and not conditional
         if row_paired:
@@ -151,6 +152,7 @@ def compare_runs(a: RunData, b: RunData) -> Comparison:
                                                 for r, m in ((a, d["median_a"]), (b, d["median_b"])))  # fmt: skip
             else:
                 row["a_text"], row["b_text"] = number(d["median_a"], k), number(d["median_b"], k)
+        row["n_text"] = f"{row_n[0]:,} / {row_n[1]:,}" if conditional else f"{row['n']:,}"
         rows.append(row)
     n_pairs = int(ia.size) if paired else 0
     if paired and n_pairs < 100:

@@ -119,7 +119,10 @@ def fmt_difference(diff: float, lo: float, hi: float, digits: int, suffix: str =
     """``+17.0 pp (+12.0 to +23.0)``: signed ends joined by "to" (an en dash would read as a minus)."""
     if not finite(diff):
         return DASH
-    return f"{signed(diff, digits, suffix)} ({signed(lo, digits)} to {signed(hi, digits)})"
+    mid, low, high = signed(diff, digits), signed(lo, digits), signed(hi, digits)
+    if not (finite(lo) and finite(hi)) or low == high == mid:
+        return signed(diff, digits, suffix)
+    return f"{signed(diff, digits, suffix)} ({low} to {high})"
 
 
 def spread_quantiles(x: np.ndarray, quarters: bool = False) -> tuple[float, float, float]:

@@ -182,6 +182,7 @@ def test_chance_and_amount_formats():
     assert fmt_quarters(4, 4, 4, "2026Q1") == "2027Q1"
     assert fmt_difference(0.17 * 100, 12.0, 23.0, 1, " pp") == "+17.0 pp (+12.0 to +23.0)"
     assert fmt_difference(-2.0, -3.5, -0.25, 1) == "−2.0 (−3.5 to −0.2)"
+    assert fmt_difference(50.02, 49.98, 50.04, 0) == "+50"  # no interval equal to its estimate
 
 
 # --------------------------------------------------------------------------- report

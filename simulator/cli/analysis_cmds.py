@@ -141,7 +141,7 @@ def compare(
     with storage_errors(target, "write", "--out"):
         written = write_comparison(cmp, target, fmt) if files else []
     if as_json:
-        rows = cmp.table.drop(columns=["text", "a_text", "b_text"]).to_dict(orient="records")
+        rows = cmp.table.drop(columns=["text", "a_text", "b_text", "n_text"]).to_dict(orient="records")
         payload = {"run_a": str(run_a), "run_b": str(run_b), "paired": cmp.paired, "warnings": cmp.warnings,
                    "differences": rows, "files": [str(p) for p in written]}  # fmt: skip
         typer.echo(json.dumps(_clean(payload), indent=2))
@@ -150,12 +150,12 @@ def compare(
     table = Table(title=f"{b.name} (B) vs {a.name} (A): differences B − A with 95% intervals, {how}",
                   title_justify="left")  # fmt: skip
     for col, just in ((f"Outcome (by {quarter(b.start, b.steps - 1)})", "left"), (f"A: {a.name}", "right"),
-                      (f"B: {b.name}", "right"), ("B − A (95% interval)", "right"), ("Futures", "right")):  # fmt: skip
+                      (f"B: {b.name}", "right"), ("B − A (95% interval)", "right"), ("Futures (A / B)", "right")):  # fmt: skip
         table.add_column(escape(col), justify=just)
     for row in cmp.table.to_dict(orient="records"):
         text = row["label"][:1].upper() + row["label"][1:] + (f", {row['condition']}" if row["condition"] else "")
         table.add_row(escape(text), escape(row["a_text"]), escape(row["b_text"]),
-                      escape(row["text"] + ("" if row["paired"] or not cmp.paired else " *")), f"{row['n']:,}")  # fmt: skip
+                      escape(row["text"] + ("" if row["paired"] or not cmp.paired else " *")), row["n_text"])  # fmt: skip
     console.print(table)
     console.print(
         "A and B: chances with their 95% Wilson interval; amounts are medians. B − A: chances as the difference "
