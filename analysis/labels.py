@@ -26,7 +26,7 @@ OUTCOMES: dict[str, tuple[str, str | None]] = {
     "euro_alliance_formed": ("European alliance without the US formed", None),
     "euro_alliance_step": ("founded in (quarter)", "quarter"),
     "euro_alliance_members": ("members at the end", "states"),
-    "euro_alliance_power": ("effective power (0 if not formed)", "index points"),
+    "euro_alliance_power": ("European alliance: effective power, 0 if not formed", "index points"),
     "euro_alliance_power_if_formed": ("effective power", "index points"),
     "euro_alliance_power_ratio": ("power relative to the adversary", "ratio"),
     "us_in_nato": ("United States still in NATO", None),

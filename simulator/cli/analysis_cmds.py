@@ -180,7 +180,8 @@ def sensitivity_cmd(
     csv: Annotated[Path | None, typer.Option("--csv", help="also write the table to this CSV file")] = None,
 ) -> None:
     """Global sensitivity of a sweep's outcomes: Sobol' indices (Saltelli design) or main-effect shares."""
-    from analysis.sweep import parameter_label, read_sweep, sensitivity_table
+    from analysis.labels import outcome_label
+    from analysis.sweep import read_sweep, sensitivity_table, sensitivity_warning
 
     sweep = read_sweep(_check_dir(sweep_dir, "sweep directory"))
     for name in outcomes or []:
@@ -192,33 +193,46 @@ def sensitivity_cmd(
         typer.echo(json.dumps(_clean(frame.to_dict(orient="records")), indent=2))
         return
     sobol = frame["ST"].notna().any() if not frame.empty else False
-    title = (f"{sweep.name}: Sobol' indices (SALib), 95% confidence" if sobol else
+    title = (f"{sweep.name}: Sobol' indices (SALib), share of variance with 95% confidence" if sobol else
              f"{sweep.name}: main-effect share of variance η² ({sweep.design} design), 95% bootstrap")  # fmt: skip
-    table = Table(title=title)
-    for col in ("Outcome", "Parameter", "S1 [95% CI]") + (("ST [95% CI]",) if sobol else ()):
-        table.add_column(col, justify="left" if col in ("Outcome", "Parameter") else "right")
-    last = None
+    table = Table(title=title, title_justify="left")
+    for col in ("Outcome", "Swept assumption", "S1 (95% interval)") + (("ST (95% interval)",) if sobol else ()):
+        table.add_column(col, justify="left" if col in ("Outcome", "Swept assumption") else "right")
+    last, clipped = None, False
     for row in frame.itertuples(index=False):
-        cells = [
-            row.outcome if row.outcome != last else "",
-            parameter_label(row.parameter),
-            _interval(row.S1, row.S1_lo, row.S1_hi),
-        ]
+        s1, c1 = _interval(row.S1, row.S1_lo, row.S1_hi)
+        cells = [escape(outcome_label(row.outcome)) if row.outcome != last else "", escape(sweep.label(row.parameter)), s1]
         if sobol:
-            cells.append(_interval(row.ST, row.ST_lo, row.ST_hi))
+            st, c2 = _interval(row.ST, row.ST_lo, row.ST_hi)
+            cells.append(st)
+            c1 = c1 or c2
+        clipped = clipped or c1
         table.add_row(*cells)
         last = row.outcome
     console.print(table)
+    if clipped:
+        console.print("* an estimate outside [0, 1] (sampling error), shown clipped to the range a share of "
+                      "variance can take", highlight=False)  # fmt: skip
+    warning = sensitivity_warning(sweep)
+    if warning:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if csv is not None:
         console.print(f"wrote {escape(str(csv))}", highlight=False)
 
 
-def _interval(value: float, lo: float, hi: float) -> str:
+def _interval(value: float, lo: float, hi: float) -> tuple[str, bool]:
+    """A share of variance with its interval, clipped to [0, 1] (and whether anything was clipped)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return "–", False
+    clip = [min(1.0, max(0.0, v)) if isinstance(v, float) and not math.isnan(v) else v for v in (value, lo, hi)]
+    clipped = any(abs(c - v) >= 0.005 for c, v in zip(clip, (value, lo, hi), strict=True)
+                  if isinstance(v, float) and not math.isnan(v))  # fmt: skip
+    mark = "*" if clipped else ""
     if lo is None or (isinstance(lo, float) and math.isnan(lo)):
-        return f"{value:.2f}"
-    return f"{value:.2f} [{lo:.2f}, {hi:.2f}]"
+        return f"{clip[0]:.2f}{mark}", clipped
+    text = f"{clip[0]:.2f}" if f"{clip[1]:.2f}" == f"{clip[2]:.2f}" == f"{clip[0]:.2f}" else (
+        f"{clip[0]:.2f} ({clip[1]:.2f}–{clip[2]:.2f})")  # fmt: skip
+    return text + mark, clipped
 
 
 def _clean(o):
