@@ -139,6 +139,11 @@ def run(
 
             run_figures(tmp, tmp / "figures")
 
+    from simulator.cli.notices import compile_notice
+
+    notice = compile_notice(backend)
+    if notice:
+        err_console.print(f"note: {notice}", highlight=False, markup=False)
     quiet = as_json or not console.is_terminal and os.environ.get("SIM_PROGRESS") != "1"
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("replicates"),

@@ -151,6 +151,12 @@ def sweep_cmd(
         out = Path("runs") / f"{sweep.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     again = _resume_command(sweep_file, out, replicates, seed, steps, sets, block_size)
     evaluator = make_evaluator(workers, scheduler, cluster, options, timeout)
+    if not (scheduler or cluster):  # the workers are on this machine and share its numba cache
+        from simulator.cli.notices import compile_notice
+
+        notice = compile_notice(backend)
+        if notice:
+            err_console.print(f"note: {notice}", highlight=False, markup=False)
 
     quiet = as_json or not err_console.is_terminal and os.environ.get("SIM_PROGRESS") != "1"
     with Progress(
