@@ -162,10 +162,12 @@ def build_run_report(run: RunData, figure_dir: Path) -> Document:
     doc.text(
         f"By {end}, across {run.n:,} futures. Chances are shares of the futures with their 95% Wilson score "
         "interval; amounts are medians with the range from the 5% to the 95% future (how the futures spread, not "
-        "an uncertainty of the median). Rows marked 'if formed' or 'if > 0' are read only in the futures where "
-        "the alliance formed or the amount is above 0; 'futures' is how many that is. "
+        "an uncertainty of the median). "
+        + (f"Rows marked {' or '.join(repr(c) for c in sorted(set(table['condition']) - {''}))} are read only in "
+           "the futures where the alliance formed (or the amount is above 0); 'futures' is how many that is. "
+           if (table["condition"] != "").any() else "")
         + currency_note(usd_per_eur(run.scenario))
-    )
+    )  # fmt: skip
     shown = pd.DataFrame({
         "outcome": [display_label(r) for r in table.to_dict(orient="records")],
         CHANCE_HEADER: table["chance"],
