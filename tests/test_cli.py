@@ -96,8 +96,13 @@ def test_compile_notice_only_on_a_cold_cache(tmp_path, monkeypatch):
     assert numba is not None
 
 
-def test_run_summary_reads_like_a_briefing(sim, tmp_path):
+def test_run_summary_reads_like_a_briefing(sim, tmp_path, monkeypatch):
     """Chances with Wilson intervals, amounts read where they apply, quarters, no degenerate intervals."""
+    from rich.console import Console
+
+    from simulator.cli import run_cmds
+
+    monkeypatch.setattr(run_cmds, "console", Console(width=250))  # no header wraps, whatever COLUMNS was
     out = tmp_path / "run"
     res = sim("run", ROOT / "scenarios" / "us_exit.yaml", "-n", "80", "--steps", "16", "--out", out, "--no-figures")
     assert res.code == 0, res.err

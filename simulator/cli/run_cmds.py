@@ -242,15 +242,14 @@ def replay_cmd(
         elif row["event"] == "rejected":
             blocked = (row["step"], row["state"], row["bloc"]) in territorial
             lines.append((row["step"], 1, "rejection", rejection_text(row, blocked)))
-    t = Table(title=f"{scenario.name}, replicate {replicate} (seed {man['seed']})")
-    t.add_column("Quarter", no_wrap=True)
-    t.add_column("What", style="dim", no_wrap=True)
-    t.add_column("Event")
+    # one line per event, never wrapped inside a sentence (a timeline to read and to copy)
+    console.print(f"[bold]{escape(scenario.name)}, replicate {replicate} (seed {man['seed']})[/]", highlight=False)
+    width = max((len(tag) for _, _, tag, _ in lines), default=5)
     for step, _, tag, text in sorted(lines, key=lambda x: (x[0], x[1])):
-        t.add_row(quarter_label(scenario.start, step), escape(tag), escape(text))
+        console.print(f"{quarter_label(scenario.start, step)}  [dim]{escape(tag.ljust(width))}[/]  {escape(text)}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
     if not lines:
-        t.add_row("–", "", "no events: memberships did not change")
-    console.print(t)
+        console.print("no events: memberships did not change", highlight=False)
     formed = outcome.get("euro_alliance_formed")
     us = outcome.get("us_in_nato")
     console.print(
