@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import stats
+from analysis import formats, stats
+from analysis.formats import DASH, digits_for, finite, fmt_chance, fmt_difference, number
+from analysis.labels import IF_FORMED, outcome_label, unit_of
 from analysis.rundata import RunData
 from analysis.style import OKABE_ITO, new_figure, save, styled
-from analysis.tables import digits_for, fmt_number, headline_outcomes, is_integer, label
+from analysis.tables import headline_names, is_integer
 
 BLOC_OUTCOMES = ("active", "members", "effective_power")
 
@@ -30,7 +32,7 @@ class Comparison:
 def compare_outcomes(a: RunData, b: RunData) -> list[str]:
     """Outcomes both runs have: the headline outcomes, then active/members/power of the shared blocs."""
     shared = set(a.columns) & set(b.columns)
-    names = [c for c in headline_outcomes(a.columns) if c in shared]
+    names = [c for c in headline_names(a.columns) if c in shared]
     for code in [c for c in a.blocs if c in b.blocs]:
         names += [f"{code}.{f}" for f in BLOC_OUTCOMES if f"{code}.{f}" in shared]
     return names
@@ -90,40 +92,77 @@ def independent_difference(xa: np.ndarray, xb: np.ndarray) -> dict:
             "n": min(fa.size, fb.size)}  # fmt: skip
 
 
-def compare_runs(a: RunData, b: RunData) -> Comparison:
-    """Paired differences B - A of every shared outcome with 95% intervals.
+def _condition(run: RunData, name: str, ia: np.ndarray) -> np.ndarray | None:
+    """Where an amount applies in a run (the alliance formed, the bloc exists), or None if everywhere."""
+    if name in IF_FORMED and run.has("euro_alliance_formed"):
+        return np.asarray(run.column("euro_alliance_formed"), dtype=bool)[ia]
+    if "." in name and name.split(".", 1)[1] in ("members", "effective_power"):
+        active = f"{name.split('.', 1)[0]}.active"
+        if run.has(active):
+            mask = np.asarray(run.column(active), dtype=bool)[ia]
+            return None if mask.all() else mask
+    return None
 
-    Booleans: difference of proportions with Newcombe's paired hybrid score interval; amounts: the
-    median of the paired differences with a percentile-bootstrap interval. With different seeds
-    the pairing is dropped and the intervals are for independent samples.
+
+def compare_runs(a: RunData, b: RunData) -> Comparison:
+    """Differences B - A of every shared outcome with 95% intervals.
+
+    Booleans: difference of proportions with Newcombe's paired hybrid score interval. Amounts:
+    the median of the paired differences with a percentile-bootstrap interval. Amounts that apply
+    only where something happened (the European alliance formed, a bloc exists) compare the
+    medians of the futures where it did in each run: those are different futures, so the
+    interval is for independent samples (``paired`` False on the row). With different seeds
+    nothing is paired.
     """
     paired, warnings, ia, ib = pairing(a, b)
     rows = []
     for name in compare_outcomes(a, b):
         xa, xb = a.column(name)[ia], b.column(name)[ib]
         boolean = xa.dtype == bool and xb.dtype == bool
-        if paired:
+        ca, cb = _condition(a, name, ia), _condition(b, name, ib)
+        conditional = not boolean and (ca is not None or cb is not None)
+        if conditional:
+            xa = xa[ca] if ca is not None else xa
+            xb = xb[cb] if cb is not None else xb
+            row_n = (int(np.isfinite(xa.astype(float)).sum()), int(np.isfinite(xb.astype(float)).sum()))
+        quarters = name.endswith("_step")
+        row_paired = paired and not conditional
+        if row_paired:
             d = stats.newcombe_paired(xa, xb) if boolean else stats.paired_numeric(xa, xb)
         else:
             d = independent_difference(xa, xb)
-        row = {"outcome": name, "label": label(name), "kind": "probability" if boolean else "median"}
+        text = outcome_label(name).replace("the adversary", a.adversary or "the adversary")
+        row = {"outcome": name, "label": text, "kind": "probability" if boolean else ("quarter" if quarters else "amount"),
+               "condition": ("if formed" if name in IF_FORMED else "where it exists") if conditional else "",
+               "paired": row_paired}  # fmt: skip
         if boolean:
             row |= {"a": d["p_a"], "b": d["p_b"], "diff": d["diff"], "lo": d["lo"], "hi": d["hi"], "n": d["n"]}
-            row["text"] = f"{d['diff'] * 100:+.1f} pp [{d['lo'] * 100:+.1f}, {d['hi'] * 100:+.1f}]"
-            row["a_text"], row["b_text"] = f"{d['p_a']:.1%}", f"{d['p_b']:.1%}"
+            row["text"] = fmt_difference(d["diff"] * 100, d["lo"] * 100, d["hi"] * 100, 1, " pp")
+            row["a_text"], row["b_text"] = (_chance_text(x) for x in (xa, xb))
         else:
             row |= {"a": d["median_a"], "b": d["median_b"], "diff": d["diff"], "lo": d["lo"], "hi": d["hi"], "n": d["n"],
                     "mean_diff": d.get("mean_diff")}  # fmt: skip
-            k = digits_for(d["median_a"], d["median_b"], d["diff"], integer=is_integer(xa) and is_integer(xb))
-            row["text"] = (
-                f"{d['diff']:+,.{k}f} [{d['lo']:+,.{k}f}, {d['hi']:+,.{k}f}]" if np.isfinite(d["diff"]) else "–"
-            )
-            row["a_text"], row["b_text"] = fmt_number(d["median_a"], k), fmt_number(d["median_b"], k)
+            k = 0 if quarters else digits_for(d["median_a"], d["median_b"], d["diff"],
+                                              integer=is_integer(xa) and is_integer(xb))  # fmt: skip
+            if unit_of(name) == "ratio":
+                k = 2
+            row["text"] = fmt_difference(d["diff"], d["lo"], d["hi"], k, " quarters" if quarters else "")
+            if quarters:
+                row["a_text"], row["b_text"] = (formats.quarter(r.start, m) if finite(m) else DASH
+                                                for r, m in ((a, d["median_a"]), (b, d["median_b"])))  # fmt: skip
+            else:
+                row["a_text"], row["b_text"] = number(d["median_a"], k), number(d["median_b"], k)
+        row["n_text"] = f"{row_n[0]:,} / {row_n[1]:,}" if conditional else f"{row['n']:,}"
         rows.append(row)
     n_pairs = int(ia.size) if paired else 0
     if paired and n_pairs < 100:
         warnings.append(f"only {n_pairs} paired replicates: intervals are wide")
     return Comparison(a, b, pd.DataFrame(rows), paired, warnings)
+
+
+def _chance_text(x: np.ndarray) -> str:
+    d = stats.describe_probability(x)
+    return fmt_chance(d["p"], d["lo"], d["hi"], d["k"], d["n"])
 
 
 @styled
@@ -133,7 +172,7 @@ def comparison_figure(cmp: Comparison, out_dir: Path, fmt: str, name: str = "com
     probs = t[
         (t["kind"] == "probability") & ~(t["a"].isin([0.0, 1.0]) & (t["a"] == t["b"]))
     ]  # certain in both: left out
-    powers = t[(t["kind"] == "median") & t["outcome"].str.contains("power") & ~t["outcome"].str.contains("ratio")]
+    powers = t[(t["kind"] == "amount") & t["outcome"].str.contains("power") & ~t["outcome"].str.contains("ratio")]
     how = "paired over shared replicates" if cmp.paired else "NOT paired (different seeds)"
     note = (
         f"Source: coalition-sim {cmp.b.manifest.get('version', '?')}; B = {cmp.b.name} ({cmp.b.n:,} replicates), "
@@ -154,8 +193,9 @@ def comparison_figure(cmp: Comparison, out_dir: Path, fmt: str, name: str = "com
         ax.hlines(y, lo, hi, colors=colours, lw=2.2)
         ax.scatter(diff, y, c=colours, s=28, zorder=3, marker="D")
         ax.axvline(0, color="#333333", lw=0.9)
-        labels = [f"{lbl}\n{a} → {b}  ({d})" for lbl, a, b, d in
-                  zip(rows["label"].str.replace(" (index points)", ""), rows["a_text"], rows["b_text"], rows["text"].str.split(" \\[").str[0], strict=True)]  # fmt: skip
+        labels = [f"{lbl}{', ' + c if c else ''}\n{a} → {b}  ({d})" for lbl, c, a, b, d in
+                  zip(rows["label"].str.replace(" (index points)", ""), rows["condition"], rows["a_text"].str.split(" \\(").str[0],
+                      rows["b_text"].str.split(" \\(").str[0], rows["text"].str.split(" \\(").str[0], strict=True)]  # fmt: skip
         ax.set_yticks(y, labels, fontsize=7.5)
         ax.set_xlabel(unit)
         ax.set_ylim(-0.7, len(rows) - 0.3)
@@ -173,7 +213,8 @@ def write_comparison(cmp: Comparison, out_dir: Path, fmt: str = "png") -> list[P
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv = out_dir / "paired_differences.csv"
-    cols = [c for c in ("outcome", "label", "kind", "a", "b", "diff", "lo", "hi", "mean_diff", "n") if c in cmp.table]
+    cols = [c for c in ("outcome", "label", "kind", "condition", "paired", "a", "b", "diff", "lo", "hi", "mean_diff", "n")
+            if c in cmp.table]  # fmt: skip
     frame = cmp.table[cols].assign(run_a=str(cmp.a.path), run_b=str(cmp.b.path), paired=cmp.paired)
     tmp = csv.with_name(f".{csv.name}.tmp")
     frame.to_csv(tmp, index=False)

@@ -23,13 +23,17 @@ figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #e3e
 figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
 .warning { background: #fff4e5; border-left: 4px solid #a04000; padding: 0.5em 0.8em; margin: 0.6em 0; }
 .meta { color: #555; font-size: 0.92em; } details { margin: 0.8em 0; } summary { cursor: pointer; font-weight: 600; }
+.bluf { background: #eef4fa; border-left: 4px solid #0072b2; padding: 0.4em 1em 0.6em; margin: 1em 0; }
+.bluf h2 { border: none; margin-top: 0.4em; } .bluf li { margin: 0.25em 0; }
+nav.toc { font-size: 0.95em; } nav.toc ol { margin: 0.3em 0 0.8em; padding-left: 1.6em; columns: 2; }
+figcaption strong { color: #1a1a1a; }
 @media print { body { max-width: none; } figure { page-break-inside: avoid; } }
 """
 
 
 @dataclass
 class Block:
-    kind: str  # heading, text, list, table, figure, warning, meta, details
+    kind: str  # heading, text, list, table, figure, warning, meta, bluf, toc
     content: object
     extra: dict = field(default_factory=dict)
 
@@ -57,6 +61,25 @@ class Document:
     def warning(self, text: str) -> None:
         self.blocks.append(Block("warning", text))
 
+    def bluf(self, sentences: list[str], title: str = "Bottom line") -> None:
+        """The bottom line up front: a few sentences of the answer, in a box, listed in the contents."""
+        if sentences:
+            self.blocks.append(Block("bluf", list(sentences), {"title": title}))
+
+    def toc(self) -> None:
+        """A table of contents of the level-2 headings (and the bottom line), filled in when rendered."""
+        self.blocks.append(Block("toc", None))
+
+    def sections(self) -> list[tuple[str, str]]:
+        """(anchor, title) of every level-2 heading and of the bottom line, in order."""
+        out = []
+        for block in self.blocks:
+            if block.kind == "heading" and block.extra["level"] == 2:
+                out.append((anchor(block.content), block.content))
+            elif block.kind == "bluf":
+                out.append((anchor(block.extra["title"]), block.extra["title"]))
+        return out
+
     def table(self, frame: pd.DataFrame, numeric: tuple[str, ...] = (), collapsed: str | None = None) -> None:
         """A table; ``numeric`` columns are right-aligned; ``collapsed`` puts it in a <details> with that title."""
         self.blocks.append(Block("table", frame, {"numeric": set(numeric), "collapsed": collapsed}))
@@ -80,7 +103,11 @@ class Document:
             f"<h1>{html.escape(self.title)}</h1>",
         ]
         for block in self.blocks:
-            out.append(_html_block(block))
+            if block.kind == "toc":
+                items = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in self.sections())
+                out.append(f'<nav class="toc"><strong>Contents</strong><ol>{items}</ol></nav>')
+            else:
+                out.append(_html_block(block))
         out += ["</body>", "</html>", ""]
         return "\n".join(out)
 
@@ -98,6 +125,12 @@ class Document:
                 lines += [e(block.content), ""]
             elif block.kind == "warning":
                 lines += [f"> **Warning:** {e(block.content, inline=True)}", ""]
+            elif block.kind == "bluf":
+                lines += [f"## {e(block.extra['title'], inline=True)}", ""]
+                lines += [f"- {e(item, inline=True)}" for item in block.content] + [""]
+            elif block.kind == "toc":
+                lines += ["**Contents**", ""]
+                lines += [f"{k}. [{e(t, inline=True)}](#{a})" for k, (a, t) in enumerate(self.sections(), 1)] + [""]
             elif block.kind == "list":
                 lines += [f"- {e(item, inline=True)}" for item in block.content] + [""]
             elif block.kind == "table":
@@ -110,7 +143,8 @@ class Document:
                 shutil.copyfile(block.content, target)
                 rel = f"{fig_dir.name}/{target.name}"
                 caption = e(block.extra["caption"], inline=True)
-                lines += [f"![{e(block.extra['caption'].split('.')[0], inline=True)}]({rel})", "", f"*{caption}*", ""]
+                alt = block.extra["caption"].split(". ", 1)[-1].split(".")[0]
+                lines += [f"![{e(alt, inline=True)}]({rel})", "", f"*{caption}*", ""]
         return "\n".join(lines)
 
 
@@ -118,14 +152,17 @@ def _html_block(block: Block) -> str:
     e = html.escape
     if block.kind == "heading":
         level = block.extra["level"]
-        anchor = "".join(ch if ch.isalnum() else "-" for ch in block.content.lower()).strip("-")
-        return f'<h{level} id="{anchor}">{e(block.content)}</h{level}>'
+        return f'<h{level} id="{anchor(block.content)}">{e(block.content)}</h{level}>'
     if block.kind == "text":
         return f"<p>{e(str(block.content))}</p>"
     if block.kind == "meta":
         return f'<p class="meta">{e(str(block.content))}</p>'
     if block.kind == "warning":
         return f'<div class="warning"><strong>Warning:</strong> {e(str(block.content))}</div>'
+    if block.kind == "bluf":
+        title = block.extra["title"]
+        items = "".join(f"<li>{e(str(i))}</li>" for i in block.content)
+        return f'<section class="bluf"><h2 id="{anchor(title)}">{e(title)}</h2><ul>{items}</ul></section>'
     if block.kind == "list":
         return "<ul>" + "".join(f"<li>{e(str(i))}</li>" for i in block.content) + "</ul>"
     if block.kind == "table":
@@ -137,10 +174,17 @@ def _html_block(block: Block) -> str:
         path: Path = block.content
         mime = mimetypes.guess_type(path.name)[0] or "image/png"
         data = base64.b64encode(path.read_bytes()).decode("ascii")
-        caption = e(block.extra["caption"])
-        alt = e(block.extra["caption"].split(".")[0])
-        return f'<figure><img src="data:{mime};base64,{data}" alt="{alt}"><figcaption>{caption}</figcaption></figure>'
+        caption = block.extra["caption"]
+        number, sep, rest = caption.partition(". ")
+        shown = f"<strong>{e(number)}.</strong> {e(rest)}" if sep and number.startswith("Figure ") else e(caption)
+        alt = e(rest.split(".")[0] if sep else caption.split(".")[0])
+        return f'<figure><img src="data:{mime};base64,{data}" alt="{alt}"><figcaption>{shown}</figcaption></figure>'
     raise ValueError(block.kind)
+
+
+def anchor(title: str) -> str:
+    """The id of a heading: its words in lower case joined by hyphens (as GitHub makes them)."""
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in str(title).lower()).split())
 
 
 def _cell(value) -> str:

@@ -10,29 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
-from analysis import stats
+from analysis import formats, headlines, stats
 from analysis.rundata import RunData, load_run
-from analysis.style import (
-    FORMATS,
-    GREY,
-    OKABE_ITO,
-    bloc_colours,
-    bloc_styles,
-    bottom_legend,
-    few_replicates,
-    new_figure,
-    save,
-    styled,
-)
+from analysis.style import FORMATS, OKABE_ITO, bloc_colours, bottom_legend, few_replicates, new_figure, save, styled
+from analysis.timefigs import formation_survival, power_fan
 from simulator.errors import InputError
 
 BRUEGEL_EUR_BN = 250.0  # Burilkov & Wolff (Bruegel & Kiel Institute, 21 Feb 2025): +EUR 250 bn a year
 BRUEGEL_TROOPS_K = 300.0  # capacity equal to 300,000 US troops
 POWER_UNIT = "effective power (index points; the 2026 world = about 100)"
-EURO_LABEL = "European alliance without the US"
 
 
 @dataclass
@@ -50,64 +37,79 @@ class FigureSet:
 
 def quarter(start: str, step: int) -> str:
     """Quarter label ``step`` quarters after ``start`` (2026Q1 + 5 = 2027Q2)."""
-    year, q = int(start[:4]), int(start[5]) - 1 + int(step)
-    return f"{year + q // 4}Q{q % 4 + 1}"
-
-
-def _quarter_axis(ax, start: str, steps: int) -> None:
-    every = max(1, steps // 8 // 4 * 4) if steps >= 16 else max(1, steps // 6)
-    ticks = list(range(0, steps, every))
-    ax.set_xticks(ticks, [quarter(start, t) for t in ticks])
-    ax.set_xlim(-0.5, steps - 0.5)
-
-
-def _mark_shocks(ax, run: RunData, label: bool = True) -> None:
-    seen: dict[int, list[str]] = {}
-    for step, name in run.shock_steps():
-        if step < run.steps:
-            seen.setdefault(step, []).append(name)
-    top = ax.get_ylim()[1]
-    for step, names in seen.items():
-        ax.axvline(step, color=GREY, linestyle=":", linewidth=1)
-        if label:
-            text = ", ".join(names) if len(names) <= 2 else f"{names[0]} + {len(names) - 1} more shocks"
-            ax.text(step + 0.15, top * 0.985, text, rotation=90, va="top", ha="left", fontsize=6.5, color="#555555",
-                    bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 1})  # fmt: skip
+    return formats.quarter(start, step)
 
 
 # ---------------------------------------------------------------------------- power distribution
 @styled
 def power_distribution(run: RunData, out_dir: Path, fmt: str) -> tuple[Path, str | None]:
-    """ECDF of each bloc's effective power at the end, with the adversary and NATO-at-start marked."""
+    """Each bloc at the end: the chance it exists (left) and how its power spreads where it exists (right).
+
+    A bloc that does not exist has no power; instead of counting it as 0 (a jump an ECDF hides at
+    its left edge), the chance it exists is its own panel, with its Wilson interval, and the
+    histogram on the right covers only the futures in which it exists (one shared scale, so blocs
+    compare at a glance). References: the adversary's median power and NATO's at the start.
+    """
     warning = few_replicates(run.n, 100, "the shape of a distribution")
-    fig, ax = new_figure("wide", run.source_note(), warning)
-    colours, styles = bloc_colours(run.blocs), bloc_styles(run.blocs)
-    for code in run.blocs:
-        power = np.where(run.column(f"{code}.active"), run.column(f"{code}.effective_power"), 0.0)
-        x, y = stats.ecdf(power)
-        p_active = stats.describe_probability(run.column(f"{code}.active"))
-        label = f"{code} (active in {p_active['p']:.0%})" if p_active["p"] < 1 else code
-        ax.step(np.r_[0.0, x], np.r_[0.0, y], where="post", color=colours[code], linestyle=styles[code], lw=1.8,
-                label=label)  # fmt: skip
-    adv = run.adversary
-    if adv and run.has(f"{adv}.effective_power"):
-        adv_power = run.column(f"{adv}.effective_power")
-        med = float(np.median(adv_power))
-        lo, hi = stats.bootstrap_ci(adv_power)
-        ax.axvspan(lo, hi, color=OKABE_ITO["vermillion"], alpha=0.12, lw=0)
-        ax.axvline(med, color=OKABE_ITO["vermillion"], lw=1.0, linestyle=(0, (4, 2)),
-                   label=f"adversary {adv}: median {med:.1f} [95% CI {lo:.1f}–{hi:.1f}]")  # fmt: skip
+    fig, (left, right) = new_figure("wide", run.source_note(), warning, nrows=1, ncols=2, sharey=True,
+                                    width_ratios=[1, 3.2])  # fmt: skip
+    colours = bloc_colours(run.blocs)
+    blocs = list(run.blocs)
+    rows = {code: len(blocs) - 1 - k for k, code in enumerate(blocs)}  # first bloc on top
+    where = {code: np.asarray(run.column(f"{code}.active"), dtype=bool) for code in blocs}
+    power = {code: np.asarray(run.column(f"{code}.effective_power"), dtype=float)[where[code]] for code in blocs}
     reference = _nato_at_start(run)
+    top = max([float(v.max()) for v in power.values() if v.size] + [reference[0] if reference else 0.0, 1.0])
+    bins = np.linspace(0.0, top * 1.04, 81)
+    for code in blocs:
+        y, c = rows[code], colours[code]
+        d = stats.describe_probability(where[code])
+        left.barh(y, d["p"], height=0.55, color=c, alpha=0.85)
+        left.errorbar(d["p"], y, xerr=[[max(0.0, d["p"] - d["lo"])], [max(0.0, d["hi"] - d["p"])]], fmt="none", ecolor="#333333",
+                      lw=1, capsize=2)  # fmt: skip
+        text = formats.fmt_chance(d["p"], d["lo"], d["hi"], d["k"], d["n"]).split(" (")[0]
+        inside = d["p"] > 0.6
+        left.text(d["p"] - 0.03 if inside else d["hi"] + 0.04, y, text, va="center", ha="right" if inside else "left",
+                  fontsize=8, color="white" if inside and c in DARK else "black")  # fmt: skip
+        x = power[code]
+        if x.size == 0:
+            right.text(0.01 * top, y, "never exists", va="center", fontsize=8, color="#555555")
+            continue
+        counts, _ = np.histogram(x, bins=bins)
+        height = 0.8 * counts / counts.max()
+        right.axhline(y, color=c, lw=0.6, alpha=0.6)
+        right.fill_between(bins[:-1], y, y + height, step="post", color=c, alpha=0.65, lw=0)
+        med, q05, q95 = formats.spread_quantiles(x)
+        right.hlines(y - 0.08, q05, q95, color="#222222", lw=2.2)
+        right.plot([med], [y - 0.08], marker="o", ms=5, color="white", markeredgecolor="#222222", zorder=4)
+        right.text(q95 + 0.012 * top, y - 0.08, formats.fmt_amount(med, q05, q95), va="center", fontsize=7.5,
+                   color="#222222")  # fmt: skip
+    adv = run.adversary
+    if adv and power.get(adv) is not None and power[adv].size:
+        med = float(np.median(power[adv]))
+        right.axvline(med, color=OKABE_ITO["vermillion"], lw=1.1, linestyle=(0, (4, 2)),
+                      label=f"adversary {adv}: median {med:.1f}")  # fmt: skip
     if reference is not None:
-        value, label = reference
-        ax.axvline(value, color=OKABE_ITO["sky_blue"], lw=1.6, linestyle=(0, (1, 1)), label=f"{label}: {value:.1f}")
-    ax.set_xlim(left=0)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel(f"{POWER_UNIT}, {quarter(run.start, run.steps - 1)}")
-    ax.set_ylabel("share of replicates with power ≤ x")
-    ax.set_title(f"Pooled effective power of each bloc at the end of the horizon ({run.n:,} replicates)")
-    ax.legend(loc="center right", frameon=True, framealpha=0.92, title="bloc (not active = 0) and references")
+        value, text = reference
+        right.axvline(value, color=OKABE_ITO["sky_blue"], lw=1.6, linestyle=(0, (1, 1)), label=f"{text}: {value:.1f}")
+    left.set_xlim(0, 1.0)
+    left.set_xticks([0, 0.5, 1], ["0", "50%", "100%"])
+    left.set_yticks(list(rows.values()), list(rows))
+    left.set_ylim(-0.6, len(blocs) - 0.1)
+    left.set_title("chance it exists\n(95% Wilson interval)", fontsize=9)
+    left.grid(axis="y", visible=False)
+    right.set_xlim(0, top * 1.18)
+    right.set_xlabel(f"{POWER_UNIT}, {quarter(run.start, run.steps - 1)}")
+    right.set_title("power where it exists: futures (histogram), median and 5–95% (line)", fontsize=9)
+    right.grid(axis="y", visible=False)
+    right.tick_params(left=False)
+    if right.get_legend_handles_labels()[0]:
+        right.legend(loc="upper right", frameon=True, framealpha=0.92, fontsize=7.5)
+    fig.suptitle(headlines.power_message(run), fontsize=10.5)
     return save(fig, out_dir, "power_distribution", fmt), warning
+
+
+DARK = {OKABE_ITO["black"], OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"]}
 
 
 def _nato_at_start(run: RunData) -> tuple[float, str] | None:
@@ -116,51 +118,54 @@ def _nato_at_start(run: RunData) -> tuple[float, str] | None:
     The Bruegel-Kiel estimate asks what Europe needs to replace the US; NATO as it stands at the
     start is the yardstick a European alliance is read against.
     """
-    traj = run.trajectories
-    if traj is None or "NATO" not in set(traj["bloc"]):
-        return None
-    first = traj[(traj["bloc"] == "NATO") & (traj["step"] == 0)]
-    if first.empty:
-        return None
-    at_zero = any(step == 0 for step, _ in run.shock_steps())
-    label = "NATO at start" if at_zero else "Bruegel yardstick: NATO with the US"
-    return float(first["q50_power"].iloc[0]), f"{label} ({quarter(run.start, 0)})"
+    return headlines.nato_at_start(run)
 
 
 # ---------------------------------------------------------------------------- Bruegel gap
 @styled
 def bruegel_gap(run: RunData, out_dir: Path, fmt: str) -> tuple[Path, str | None] | None:
-    """Extra spending and troop-equivalents of EU+UK against the Bruegel-Kiel figures."""
+    """How far EU + UK get towards the Bruegel-Kiel figures: what is reached, and the gap drawn as a gap."""
     spend_col, troop_col = "bruegel_extra_spending_eur_bn", "bruegel_troop_equivalents_k"
     if not (run.has(spend_col) and run.has(troop_col)):
         return None
-    warning = few_replicates(run.n, 100, "a histogram")
-    fig, axes = new_figure("wide", run.source_note(), warning, nrows=1, ncols=2)
+    warning = few_replicates(run.n, 100, "a 5–95% range")
+    fig, axes = new_figure("wide", run.source_note(), warning, legend_space=0.3, nrows=2, ncols=1)
     panels = (
-        (axes[0], run.column(spend_col), BRUEGEL_EUR_BN, "extra defence spending vs 2025 (EUR bn a year)",
-         "Bruegel–Kiel: +EUR 250 bn/yr", "Extra spending, EU + UK"),
-        (axes[1], run.column(troop_col), BRUEGEL_TROOPS_K, "troop-equivalents bought (thousands)",
-         "Bruegel–Kiel: 300k troops", "Troop-equivalents, EU + UK"),
+        (axes[0], run.column(spend_col), BRUEGEL_EUR_BN, "EUR bn a year",
+         "Extra defence spending of EU members and the UK against 2025", "+EUR 250 bn a year"),
+        (axes[1], run.column(troop_col), BRUEGEL_TROOPS_K, "thousand troops",
+         "Troop-equivalents that spending buys", "300,000 troops"),
     )  # fmt: skip
-    for ax, x, target, xlabel, ref_label, title in panels:
-        finite = x[np.isfinite(x)]
-        ax.hist(finite, bins=30, color=OKABE_ITO["sky_blue"], edgecolor="white", linewidth=0.5)
-        ax.axvline(target, color=OKABE_ITO["vermillion"], lw=1.6, linestyle="--", label=ref_label)
-        med = float(np.median(finite)) if finite.size else float("nan")
-        lo, hi = stats.bootstrap_ci(finite)
-        ax.axvline(med, color=OKABE_ITO["black"], lw=1.2, label=f"median {med:,.0f} [95% CI {lo:,.0f}–{hi:,.0f}]")
-        reach = stats.describe_probability(finite >= target)
-        ax.set_title(f"{title}\nP(reaching the reference) = {reach['p']:.0%} [{reach['lo']:.0%}, {reach['hi']:.0%}]")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("replicates")
-        lo_x = min(float(finite.min()) if finite.size else 0.0, target)
-        hi_x = max(float(finite.max()) if finite.size else target, target)
-        pad = 0.08 * (hi_x - lo_x or 1.0)
-        ax.set_xlim(lo_x - pad, hi_x + pad)
-        ax.legend(loc="upper left", frameon=False)
-    fig.suptitle(
-        f"Gap to the Bruegel–Kiel estimate of what replacing the US needs, {quarter(run.start, run.steps - 1)}"
-    )
+    for ax, x, target, unit, title, reference in panels:
+        values = np.asarray(x, dtype=float)
+        values = values[np.isfinite(values)]
+        med, q05, q95 = formats.spread_quantiles(values)
+        reach = stats.describe_probability(values >= target)
+        chance = formats.fmt_chance(reach["p"], reach["lo"], reach["hi"], reach["k"], reach["n"])
+        ax.barh(0, med, height=0.5, color=OKABE_ITO["sky_blue"], label="reached (median of the futures)")
+        gap = target - med
+        if gap > 0:
+            ax.barh(0, gap, left=med, height=0.5, color="white", edgecolor=OKABE_ITO["vermillion"], hatch="////",
+                    lw=1.2, label="gap to the estimate")  # fmt: skip
+            ax.text(med + gap / 2, 0, f"gap {gap:,.0f}\n({gap / target:.0%})", ha="center", va="center", fontsize=9,
+                    color=OKABE_ITO["vermillion"], fontweight="bold",
+                    bbox={"facecolor": "white", "lw": 0, "pad": 1.5})  # fmt: skip
+        ax.text(med / 2, 0, f"{med:,.0f}", ha="center", va="center", fontsize=10, fontweight="bold")
+        ax.errorbar(med, -0.38, xerr=[[med - q05], [q95 - med]], fmt="|", color="#222222", capsize=3, lw=1.2,
+                    label="5–95% of futures")  # fmt: skip
+        ax.text(q95, -0.38, f"  5–95% of futures: {q05:,.0f}–{q95:,.0f}", va="center", ha="left", fontsize=7.5)
+        ax.axvline(target, color=OKABE_ITO["vermillion"], lw=2)
+        ax.text(target, 0.33, f" Bruegel–Kiel: {reference}", ha="left", va="bottom", fontsize=8.5,
+                color=OKABE_ITO["vermillion"])  # fmt: skip
+        ax.set_xlim(0, max(target, q95, med) * 1.3)
+        ax.set_ylim(-0.6, 0.6)
+        ax.set_yticks([])
+        ax.grid(axis="y", visible=False)
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel(unit)
+        ax.set_title(f"{title}: chance of reaching the estimate {chance}", loc="left", fontsize=9.5)
+    bottom_legend(fig, axes[0].get_legend_handles_labels()[0], ncols=3)
+    fig.suptitle(headlines.bruegel_message(run), fontsize=10.5)
     return save(fig, out_dir, "bruegel_gap", fmt), warning
 
 
@@ -205,110 +210,21 @@ def _percent(v: float) -> str:
     """A probability for a heatmap cell: exact 0 and 1 are marked, others never round to them."""
     if v == 0:
         return "·"
-    if v == 1:
-        return "100%"
-    if v < 0.005:
-        return "<1%"
-    if v > 0.995:
-        return ">99%"
-    return f"{v:.0%}"
-
-
-# ---------------------------------------------------------------------------- formation survival
-@styled
-def formation_survival(run: RunData, out_dir: Path, fmt: str) -> tuple[Path, str | None] | None:
-    """Share of replicates in which no European alliance without the US has formed yet, per quarter."""
-    curves = []
-    if run.has("euro_alliance_step"):
-        curves.append((EURO_LABEL + " (still active at the end)", run.column("euro_alliance_step"), OKABE_ITO["black"]))
-    colours = bloc_colours(run.blocs)
-    for code in run.blocs:
-        col = f"{code}.formed_step"
-        if run.has(col) and np.isfinite(run.column(col)).any():
-            curves.append((f"{code} founded", run.column(col), colours[code]))
-    if not curves:
-        return None
-    warning = few_replicates(run.n, 50, "a survival curve")
-    fig, ax = new_figure("wide", run.source_note(), warning)
-    styles = ["-", "--", "-.", ":"]
-    steps = np.arange(run.steps)
-    for k, (label, event, colour) in enumerate(curves):
-        s = stats.survival(event, run.steps)
-        ax.fill_between(steps, s["lo"], s["hi"], step="post", color=colour, alpha=0.15, lw=0)
-        ax.step(steps, s["survival"], where="post", color=colour, linestyle=styles[k % 4], lw=1.8,
-                label=f"{label}: formed by the end in {1 - s['survival'].iloc[-1]:.0%}")  # fmt: skip
-    ax.set_ylim(0, 1.04)
-    _quarter_axis(ax, run.start, run.steps)
-    _mark_shocks(ax, run)
-    ax.set_xlabel("quarter (end of)")
-    ax.set_ylabel("share of replicates in which it has not formed yet")
-    ax.set_title(f"Time to formation (survival curve, 95% Wilson bands; {run.n:,} replicates)")
-    ax.legend(loc="lower left", frameon=True, framealpha=0.9)
-    return save(fig, out_dir, "formation_survival", fmt), warning
-
-
-# ---------------------------------------------------------------------------- fan charts
-@styled
-def power_fan(run: RunData, out_dir: Path, fmt: str) -> tuple[Path, str | None] | None:
-    """Bloc power over time: median with 25-75% and 5-95% bands from the per-step histograms."""
-    traj = run.trajectories
-    if traj is None or traj.empty:
-        return None
-    blocs = [b for b in run.blocs if b in set(traj["bloc"])]
-    warning = few_replicates(run.n, 200, "a 5–95% band")
-    ncols = 3 if len(blocs) > 4 else 2
-    nrows = max(1, -(-len(blocs) // ncols))
-    fig, axes = new_figure("panels", run.source_note(), warning, legend_space=0.3, nrows=nrows, ncols=ncols, sharex=True,
-                           squeeze=False)  # fmt: skip
-    colours = bloc_colours(blocs)
-    for k, ax in enumerate(axes.flat):
-        if k >= len(blocs):
-            ax.set_visible(False)
-            continue
-        code = blocs[k]
-        t = traj[traj["bloc"] == code].sort_values("step")
-        x = t["step"].to_numpy()
-        c = colours[code]
-        ax.fill_between(x, t["q05_power"], t["q95_power"], color=c, alpha=0.18, lw=0, label="5–95%")
-        ax.fill_between(x, t["q25_power"], t["q75_power"], color=c, alpha=0.38, lw=0, label="25–75%")
-        ax.plot(x, t["q50_power"], color=c, lw=1.8, label="median")
-        ax.plot(x, t["mean_power"], color="#333333", lw=0.9, linestyle="--", label="mean")
-        ax.set_ylim(bottom=0)
-        title = f"{code}: {run.bloc_names.get(code, code)}"
-        title = title if len(title) <= 42 else title[:41] + "…"
-        active = float(np.mean(run.column(f"{code}.active"))) if run.has(f"{code}.active") else 1.0
-        if active < 1:
-            title += f"\n(active at the end in {active:.0%} of replicates)"
-        ax.set_title(title, fontsize=9.5)
-        _quarter_axis(ax, run.start, run.steps)
-        _mark_shocks(ax, run, label=False)
-        ax.tick_params(axis="x", labelrotation=45)
-        if k % ncols == 0:
-            ax.set_ylabel("effective power (index points)")
-    handles = [
-        Patch(facecolor=GREY, alpha=0.35, label="5–95% of replicates"),
-        Patch(facecolor=GREY, alpha=0.75, label="25–75%"),
-        Line2D([], [], color=GREY, lw=1.8, label="median"),
-        Line2D([], [], color="#333333", lw=0.9, linestyle="--", label="mean"),
-        Line2D([], [], color=GREY, lw=1, linestyle=":", label="scheduled shock"),
-    ]
-    bottom_legend(fig, handles, ncols=5)
-    fig.suptitle(f"Bloc power over time: quantiles across {run.n:,} replicates (inactive bloc = 0)")
-    return save(fig, out_dir, "power_fan", fmt), warning
+    return formats.percent(v, 0) + "%"
 
 
 # ---------------------------------------------------------------------------- the set
 def draw_run_figures(run: RunData, out_dir: Path, fmt: str = "png") -> FigureSet:
     """Every figure of a run into ``out_dir``; returns the files and the warnings on them."""
-    from analysis.network import alliance_blocs, comembership_network
+    from analysis.network import alliance_blocs, comembership_matrix, comembership_network
 
     if fmt not in FORMATS:
         raise InputError(f"unknown figure format '{fmt}'; valid: {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = FigureSet()
-    for draw in (power_distribution, bruegel_gap, membership_heatmap, formation_survival, power_fan,
-                 comembership_network):  # fmt: skip
+    for draw in (power_distribution, bruegel_gap, formation_survival, power_fan, membership_heatmap,
+                 comembership_matrix):  # fmt: skip
         drawn = draw(run, out_dir, fmt)
         if drawn is not None:
             result.add(*drawn)
@@ -323,4 +239,4 @@ def run_figures(run_dir: Path, out_dir: Path, fmt: str = "png") -> list[Path]:
     return draw_run_figures(load_run(run_dir, finished=False), out_dir, fmt).paths
 
 
-__all__ = ["FigureSet", "draw_run_figures", "quarter", "run_figures"]
+__all__ = ["FigureSet", "draw_run_figures", "formation_survival", "power_fan", "quarter", "run_figures"]

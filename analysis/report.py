@@ -7,58 +7,87 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import stats
 from analysis.document import Document
 from analysis.figures import draw_run_figures, quarter
+from analysis.formats import AMOUNT_HEADER, CHANCE_HEADER
+from analysis.labels import currency_note, parameter_label, usd_per_eur
 from analysis.rundata import RunData, load_run
-from analysis.tables import bloc_table, check_summary, membership_table, outcome_table
+from analysis.tables import bloc_headers, bloc_table, check_summary, display_label, membership_table, outcome_table
 from simulator.errors import InputError
 
 REPORT_FORMATS = ("html", "md")
 MIN_REPLICATES = 100  # below this the report carries a warning at the top
 
+# How to read each figure (the caption's second part; the first is the figure's message, from the data)
 CAPTIONS = {
     "power_distribution": (
-        "Pooled effective power of each bloc at the end of the horizon: empirical cumulative distribution across "
-        "replicates (a bloc that is not active counts as 0). Dashed: the adversary's median with its bootstrap 95% "
-        "interval (shaded); dotted: NATO's median power in the first quarter, the capacity the Bruegel–Kiel estimate "
-        "asks Europe to replace."
+        "Left: the chance each bloc exists at the end, with its 95% Wilson interval. Right: where it exists, how "
+        "its effective power spreads across the futures (histogram, all blocs on one scale), with the median (dot) "
+        "and the 5–95% range (line); dashed: the adversary's median; dotted: NATO's power at the start, the "
+        "capacity the Bruegel–Kiel estimate asks Europe to replace."
     ),
     "bruegel_gap": (
-        "Extra defence spending of EU members and the UK against 2025, and the troop-equivalents it buys, against the "
-        "Bruegel–Kiel figures (+EUR 250 bn a year; 300,000 troops). The probability of reaching each has a 95% "
-        "Wilson interval; the median a bootstrap 95% interval."
+        "The blue bar is the extra defence spending of EU members and the UK against 2025 in the median future (and "
+        "the troop-equivalents it buys); the hatched bar is what is still missing to the Bruegel–Kiel estimate "
+        "(+EUR 250 bn a year; 300,000 troops). The whisker is the 5–95% range of the futures; the chance of "
+        "reaching the estimate has a 95% Wilson interval."
     ),
     "membership_heatmap": (
-        "Probability that each state ends in each bloc, states grouped by region. Each cell is a share of "
-        "replicates; its 95% Wilson interval is at most the ± given under the colour bar."
+        "The chance that each state ends in each bloc, states grouped by region; · never, <1% and >99% rather "
+        "than rounding to 0 or 100. Each cell's 95% Wilson interval is at most the ± under the colour bar."
     ),
     "formation_survival": (
-        "Share of replicates in which no European alliance without the US has formed yet, quarter by quarter "
-        "(a survival curve; 95% Wilson bands). Every replicate runs to the horizon, so nothing is censored early."
+        "The share of futures in which a European alliance without the US (and each new bloc) has formed by each "
+        "quarter, with pointwise 95% Wilson bands; dotted lines are scheduled shocks. Every future runs to the "
+        "horizon, so nothing is censored."
     ),
     "power_fan": (
-        "Bloc power over time: the median, 25–75% and 5–95% of replicates in each quarter, from histograms merged "
-        "across workers (no per-replicate trajectories are stored); the dashed line is the mean."
+        "Each bloc's effective power by quarter, all panels on one scale: the median (line), the 25–75% (dark) and "
+        "5–95% (light) of futures, from histograms merged across workers; the dash-dotted line is the adversary's "
+        "median, for comparison. A bloc that does not exist counts as 0."
+    ),
+    "comembership_matrix": (
+        "The chance that two states end in at least one common bloc, states ordered by clustering so that groups "
+        "that end up together sit next to each other; the diagonal is the chance a state ends in any bloc."
     ),
     "comembership_network": (
-        "Co-membership network: states at their capitals; the width of an edge is the probability that the two "
-        "states end in at least one common active bloc; the colour of a node is the bloc it most likely ends in."
+        "States at their capitals. An edge joins two states that end together in at least half as many futures as "
+        "the strongest pair; only states in the bloc in at least half as many futures as the most likely one are "
+        "named in bold."
     ),
 }
 
 
-def caption_for(path: Path) -> str:
-    stem = path.stem
+def figure_message(run: RunData, stem: str) -> str:
+    """The first sentence of a figure's caption: what it shows in this run (its title's message)."""
+    from analysis import headlines
+
+    messages = {
+        "power_distribution": headlines.power_message,
+        "bruegel_gap": headlines.bruegel_message,
+        "formation_survival": headlines.formation_message,
+        "power_fan": headlines.fan_message,
+    }
+    if stem in messages:
+        return " ".join(messages[stem](run).split())
+    if stem == "membership_heatmap":
+        return f"Who ends where in {quarter(run.start, run.steps - 1)}"
+    if stem == "comembership_matrix":
+        return "Who ends up allied with whom"
     if stem.startswith("comembership_network_"):
-        blocs = stem.removeprefix("comembership_network_").replace("_", " or ")
-        return (
-            CAPTIONS["comembership_network"]
-            .replace("any common active bloc", blocs)
-            .replace("at least one common active bloc", blocs)
-            + f" Only membership in {blocs} counts here."
-        )
-    return CAPTIONS.get(stem, stem.replace("_", " "))
+        return f"Who ends up together in {stem.removeprefix('comembership_network_').replace('_', ' or ')}"
+    if stem == "comembership_network":
+        return "Who ends up together in any bloc"
+    return stem.replace("_", " ")
+
+
+def caption_for(path: Path, run: RunData | None = None, number: int | None = None) -> str:
+    """``Figure N. <message>. <how to read it>``."""
+    stem = path.stem
+    how = CAPTIONS.get("comembership_network" if stem.startswith("comembership_network") else stem, "")
+    message = figure_message(run, stem) if run is not None else stem.replace("_", " ")
+    head = f"Figure {number}. " if number is not None else ""
+    return f"{head}{message.rstrip('.')}. {how}".strip()
 
 
 def shocks_table(run: RunData) -> pd.DataFrame:
@@ -100,13 +129,23 @@ def provenance_table(run: RunData) -> pd.DataFrame:
 
 
 def build_run_report(run: RunData, figure_dir: Path) -> Document:
-    """The report of a run as a Document; figures are drawn (PNG) into ``figure_dir``."""
+    """The report of a run as a Document; figures are drawn (PNG) into ``figure_dir``.
+
+    In order: the bottom line (sentences from the run's numbers), contents, warnings, the key
+    outcomes and the blocs (one interval convention per column, stated in the header), the
+    figures with numbered captions, the scenario and its assumptions, membership and provenance.
+    """
+    from analysis.headlines import bottom_line
+
     doc = Document(f"{run.name}: scenario report")
+    end = quarter(run.start, run.steps - 1)
     doc.meta(
-        f"{run.n:,} replicates, seed {run.seed}, {run.steps} quarters from {run.start} to "
-        f"{quarter(run.start, run.steps - 1)}; coalition-sim {run.manifest.get('version', '?')}; "
-        f"run finished {run.manifest.get('finished', '–')}."
+        f"{run.n:,} simulated futures (replicates), seed {run.seed}, {run.steps} quarters from {run.start} to "
+        f"{end}; coalition-sim {run.manifest.get('version', '?')}; run finished {run.manifest.get('finished', '–')}."
     )
+    table = outcome_table(run)
+    doc.bluf(bottom_line(run, table))
+    doc.toc()
     if run.n < MIN_REPLICATES:
         doc.warning(
             f"only {run.n:,} replicates: intervals are wide and the tails of distributions are unreliable; "
@@ -119,7 +158,38 @@ def build_run_report(run: RunData, figure_dir: Path) -> Document:
     for w in figures.warnings:
         doc.warning(w)
 
-    doc.heading("Scenario")
+    doc.heading("Key outcomes")
+    doc.text(
+        f"By {end}, across {run.n:,} futures. Chances are shares of the futures with their 95% Wilson score "
+        "interval; amounts are medians with the range from the 5% to the 95% future (how the futures spread, not "
+        "an uncertainty of the median). "
+        + (f"Rows marked {' or '.join(repr(c) for c in sorted(set(table['condition']) - {''}))} are read only in "
+           "the futures where the alliance formed (or the amount is above 0); 'futures' is how many that is. "
+           if (table["condition"] != "").any() else "")
+        + currency_note(usd_per_eur(run.scenario))
+    )  # fmt: skip
+    shown = pd.DataFrame({
+        "outcome": [display_label(r) for r in table.to_dict(orient="records")],
+        CHANCE_HEADER: table["chance"],
+        AMOUNT_HEADER: table["amount"],
+        "futures": [f"{int(n):,}" for n in table["n_used"]],
+    })  # fmt: skip
+    doc.table(shown, numeric=(CHANCE_HEADER, AMOUNT_HEADER, "futures"))
+    doc.heading("Blocs at the end of the horizon")
+    blocs = bloc_table(run)
+    heads = bloc_headers(run)
+    frame = pd.DataFrame({"bloc": [f"{r['bloc']}: {r['name']}" for r in blocs.to_dict(orient="records")]})
+    for key, title in heads.items():
+        frame[title] = blocs[key]
+    doc.table(frame, numeric=tuple(heads.values()))
+    doc.text("Amounts: median (5–95% of futures) across the futures in which the bloc exists at the end. Power is "
+             "in points of a CINC-like index (the 48-state world of 2026 = about 100; docs/MODEL.md).")  # fmt: skip
+
+    doc.heading("Figures")
+    for k, path in enumerate(figures.paths, 1):
+        doc.figure(path, caption_for(path, run, k))
+
+    doc.heading("Scenario and assumptions")
     doc.text(str(run.scenario.get("description") or run.summary.get("description") or ""))
     assumptions = run.scenario.get("assumptions") or []
     if assumptions:
@@ -132,34 +202,11 @@ def build_run_report(run: RunData, figure_dir: Path) -> Document:
     params = run.scenario.get("parameters") or {}
     if params:
         doc.heading("Parameters changed from their defaults", 3)
-        doc.table(pd.DataFrame({"parameter": list(params), "value": [str(v) for v in params.values()]}))
-
-    doc.heading("Key outcomes")
-    doc.text(
-        "Probabilities are shares of replicates with a 95% Wilson score interval; amounts are medians with a 95% "
-        f"percentile-bootstrap interval ({stats.N_BOOT:,} resamples, fixed seed) and the 5–95% range of the "
-        "replicates. n is the number of replicates the row rests on (amounts leave out replicates where the "
-        "outcome does not apply)."
-    )
-    table = outcome_table(run)
-    doc.table(
-        table.rename(columns={"label": "outcome ", "text": "estimate [95% CI]", "range_text": "5–95% of replicates"})[
-            ["outcome ", "estimate [95% CI]", "5–95% of replicates", "n"]
-        ],
-        numeric=("estimate [95% CI]", "5–95% of replicates", "n"),
-    )
-    doc.heading("Blocs at the end of the horizon")
-    blocs = bloc_table(run)
-    shown = [c for c in blocs.columns if not c.endswith("_median") and c != "p_active"]
-    doc.table(blocs[shown].rename(columns={"active": "P(active) [95% CI]"}), numeric=tuple(shown[2:]))
-    doc.text("Cells: median [bootstrap 95% CI] across the replicates in which the bloc is active at the end.")
-
-    doc.heading("Figures")
-    for path in figures.paths:
-        doc.figure(path, caption_for(path))
+        doc.table(pd.DataFrame({"parameter": [parameter_label(p) for p in params], "key": list(params),
+                                "value": [str(v) for v in params.values()]}))  # fmt: skip
 
     doc.heading("Membership probabilities")
-    doc.table(membership_table(run), collapsed="Every state and bloc (probability [95% Wilson interval]; – = never)")
+    doc.table(membership_table(run), collapsed=f"Every state and bloc: {CHANCE_HEADER}; – = never")
 
     doc.heading("Provenance")
     doc.text(

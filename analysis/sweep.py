@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis import stats
+from analysis import labels, stats
 from analysis.rundata import DATA_NOTE, check_unique, damaged_parquet, is_sweep_dir, read_parquet_frame
 from analysis.tables import headline_outcomes
 from simulator.errors import InputError
@@ -26,6 +26,8 @@ from simulator.runs.rundir import verify_checksums
 from simulator.runs.stats import Z95
 
 MAX_LEVELS = 12  # a parameter with more distinct values than this is binned by quantiles
+MIN_SOBOL_BASE = 256  # Saltelli base points below which Sobol' indices are flagged as rough
+MIN_POINTS = 16  # points below which main-effect shares are flagged as rough
 BINS = 8
 DEFAULT_OUTCOMES = [
     "euro_alliance_formed",
@@ -112,6 +114,20 @@ class SweepData:
             self.points[parameter]
         )
 
+    @functools.cached_property
+    def shock_types(self) -> dict[str, str]:
+        """Shock name -> type in the base scenario (what a swept shock field means)."""
+        path = self.path / "scenario.resolved.yaml"
+        if not path.is_file():
+            return {}
+        from simulator.scenario.yamlio import load_yaml_file
+
+        return labels.shock_types(load_yaml_file(path).data)
+
+    def label(self, key: str) -> str:
+        """The human label of a swept key of this sweep."""
+        return labels.parameter_label(key, shock_types=self.shock_types)
+
     def source_note(self) -> str:
         version = self.manifest.get("version", "?")
         return (
@@ -156,16 +172,9 @@ def _estimate(values: np.ndarray) -> dict:
     return {"estimate": mean, "lo": mean - half, "hi": mean + half, "n": int(x.size), "var": sd**2}
 
 
-def parameter_label(path: str) -> str:
-    """A short label of a swept key: parameters.founding_cost -> founding_cost; blocs.modify.EDU.x -> EDU.x."""
-    parts = path.split(".")
-    if parts[0] == "parameters":
-        return ".".join(parts[1:])
-    if parts[0] == "blocs" and len(parts) > 2 and parts[1] in ("modify", "add"):
-        return ".".join(parts[2:])
-    if parts[0] == "shocks":
-        return ".".join(parts[1:])
-    return path
+def parameter_label(path: str, shock_types: dict[str, str] | None = None) -> str:
+    """The human label of a swept key (analysis.labels.parameter_label): 'cost of founding a new bloc'."""
+    return labels.parameter_label(path, shock_types=shock_types)
 
 
 def kind_of(sweep: SweepData, outcome: str) -> str:
@@ -217,6 +226,53 @@ def response(sweep: SweepData, outcome: str, parameter: str) -> pd.DataFrame:
     return _pooled(sweep, outcome, groups, [parameter])
 
 
+def response_over_points(sweep: SweepData, outcome: str, parameter: str, n_boot: int = 1000) -> pd.DataFrame:
+    """Main effect as an average over the design's points, with uncertainty that keeps their differences.
+
+    At each level (or quantile bin) of ``parameter``: the mean of the points' own estimates, a
+    95% percentile bootstrap interval over those points (scipy.stats.bootstrap; the points differ
+    in the other parameters, so pooling their replicates as one coin would give a falsely narrow
+    band), and the lowest and highest point estimate (how much the other parameters move it).
+
+    Returns:
+        Columns: the parameter (level), estimate, lo, hi, low, high, points.
+    """
+    from scipy.stats import bootstrap
+
+    est = point_estimates(sweep, outcome)
+    est["level"] = levels(sweep, parameter).to_numpy()
+    rows = []
+    for level, group in est.groupby("level", sort=True):
+        y = group["estimate"].to_numpy(dtype=float)
+        y = y[np.isfinite(y)]
+        if y.size == 0:
+            continue
+        mean = float(y.mean())
+        lo = hi = mean
+        if y.size > 1 and np.ptp(y) > 0:
+            res = bootstrap((y,), np.mean, n_resamples=n_boot, confidence_level=0.95, method="percentile",
+                            random_state=np.random.default_rng(stats.BOOTSTRAP_SEED))  # fmt: skip
+            lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        rows.append({parameter: level, "estimate": mean, "lo": lo, "hi": hi, "low": float(y.min()),
+                     "high": float(y.max()), "points": int(y.size)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def sensitivity_warning(sweep: SweepData) -> str | None:
+    """A warning when a sweep has too few points for its sensitivity indices to be more than rough."""
+    d = len(sweep.parameters)
+    if sweep.design == "saltelli" and _saltelli_shape(sweep):
+        base = sweep.n_points // (d + 2)
+        if base < MIN_SOBOL_BASE:
+            return (f"only {base} base points ({sweep.n_points} points): Sobol' indices are rough, their intervals "
+                    f"wide, and estimates may fall outside [0, 1] (shown clipped); use points: {MIN_SOBOL_BASE} or "
+                    "more for a briefing")  # fmt: skip
+        return None
+    if sweep.n_points < MIN_POINTS:
+        return f"only {sweep.n_points} points: the main-effect shares are rough"
+    return None
+
+
 def two_way(sweep: SweepData, outcome: str, first: str, second: str) -> pd.DataFrame:
     """The estimate at each combination of levels (or bins) of two parameters, pooling the others."""
     groups = pd.DataFrame({"point": sweep.points["point"], first: levels(sweep, first), second: levels(sweep, second)})
@@ -243,7 +299,8 @@ def sensitivity(sweep: SweepData, outcome: str, n_boot: int = 500) -> pd.DataFra
     ok = np.isfinite(y)
     var_y = float(np.var(y[ok], ddof=1)) if ok.sum() > 1 else 0.0
     rows = []
-    if var_y == 0:
+    scale = float(np.nanmax(np.abs(y[ok]))) if ok.any() else 0.0
+    if var_y <= (1e-12 * max(1.0, scale)) ** 2:  # equal up to rounding: no variance to share out
         for p in sweep.parameters:
             rows.append({"parameter": p, "method": "constant outcome", "S1": 0.0, "S1_lo": 0.0, "S1_hi": 0.0,
                          "ST": np.nan, "ST_lo": np.nan, "ST_hi": np.nan})  # fmt: skip

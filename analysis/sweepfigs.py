@@ -8,25 +8,24 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures import FigureSet
-from analysis.style import FORMATS, GREY, OKABE_ITO, few_replicates, new_figure, save, styled
+from analysis.style import FORMATS, GREY, OKABE_ITO, bottom_legend, few_replicates, new_figure, save, styled
 from analysis.sweep import (
     SweepData,
     kind_of,
-    parameter_label,
     point_estimates,
-    response,
+    response_over_points,
     sensitivity,
+    sensitivity_warning,
     two_way,
 )
 from analysis.tables import label
 from simulator.errors import InputError
 
 MAX_PANELS = 6
-MIN_POINTS_SENSITIVITY = 16
 
 
 def _y_label(sweep: SweepData, outcome: str) -> str:
-    return "probability" if kind_of(sweep, outcome) == "probability" else "mean across replicates"
+    return "chance (share of futures)" if kind_of(sweep, outcome) == "probability" else "mean across futures"
 
 
 def _positions(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
@@ -39,13 +38,18 @@ def _positions(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
 
 @styled
 def response_curves(sweep: SweepData, outcome: str, out_dir: Path, fmt: str) -> tuple[Path, str | None]:
-    """One panel per swept parameter: per-point estimates (dots) and the main effect with its 95% band."""
+    """One panel per swept parameter: every point with its own 95% interval, and the average over points.
+
+    The line is the mean of the points' estimates at each level (a main effect over the design),
+    its band a 95% bootstrap interval over those points, and the light band the range of the
+    points: replicates of different points are never pooled as draws of one coin.
+    """
     params = sweep.parameters[:MAX_PANELS]
     ncols = min(3, len(params))
     nrows = -(-len(params) // ncols)
     warning = few_replicates(sweep.replicates_per_point, 50, "a point estimate", "replicates per point")
-    fig, axes = new_figure("panels", sweep.source_note(), warning, nrows=nrows, ncols=ncols, sharey=True,
-                           squeeze=False)  # fmt: skip
+    fig, axes = new_figure("panels", sweep.source_note(), warning, legend_space=0.3, nrows=nrows, ncols=ncols,
+                           sharey=True, squeeze=False)  # fmt: skip
     points = point_estimates(sweep, outcome)
     probability = kind_of(sweep, outcome) == "probability"
     for k, ax in enumerate(axes.flat):
@@ -54,28 +58,49 @@ def response_curves(sweep: SweepData, outcome: str, out_dir: Path, fmt: str) -> 
             continue
         p = params[k]
         x_pts, cats = _positions(points[p])
-        ax.scatter(x_pts, points["estimate"], s=12, color=GREY, alpha=0.6, lw=0, label="one point (its estimate)")
-        curve = response(sweep, outcome, p)
+        span = (np.nanmax(x_pts) - np.nanmin(x_pts)) if x_pts.size else 0.0
+        jitter = (np.random.default_rng(k).random(x_pts.size) - 0.5) * 0.012 * (span or 1.0)
+        ax.vlines(x_pts + jitter, points["lo"], points["hi"], color=GREY, lw=0.7, alpha=0.5,
+                  label="one point: its estimate and 95% interval")  # fmt: skip
+        ax.scatter(x_pts + jitter, points["estimate"], s=10, color="#555555", alpha=0.8, lw=0, zorder=3)
+        others = [q for q in sweep.parameters if q != p]
+        if others and cats is None and sweep.design == "grid":  # join the points that share the others' values
+            drawn = False
+            for _, group in points.assign(_x=x_pts + jitter).groupby(others, sort=False):
+                if len(group) > 1:
+                    group = group.sort_values("_x")
+                    ax.plot(group["_x"], group["estimate"], color="#777777", lw=0.6, alpha=0.6, zorder=2,
+                            label=None if drawn else "points that share the other assumptions")  # fmt: skip
+                    drawn = True
+        curve = response_over_points(sweep, outcome, p)
         x, _ = _positions(curve[p]) if cats is None else (curve[p].astype(str).map(
             {c: i for i, c in enumerate(cats)}).to_numpy(dtype=float), None)  # fmt: skip
         order = np.argsort(x)
         x = x[order]
-        est, lo, hi = (curve[c].to_numpy(dtype=float)[order] for c in ("estimate", "lo", "hi"))
-        ax.fill_between(x, lo, hi, color=OKABE_ITO["blue"], alpha=0.25, lw=0, label="95% interval")
-        ax.plot(x, est, color=OKABE_ITO["blue"], lw=2, marker="o", ms=4, label="main effect (others pooled)")
+        est, lo, hi, low, high = (curve[c].to_numpy(dtype=float)[order] for c in ("estimate", "lo", "hi", "low", "high"))
+        ax.fill_between(x, low, high, color=OKABE_ITO["sky_blue"], alpha=0.18, lw=0, label="range of the points")
+        ax.fill_between(x, lo, hi, color=OKABE_ITO["blue"], alpha=0.35, lw=0, label="95% interval of the average")
+        ax.plot(x, est, color=OKABE_ITO["blue"], lw=2, marker="o", ms=4, label="average over the points")
         if cats is not None:
             ax.set_xticks(range(len(cats)), cats, rotation=30, fontsize=7.5)
-        ax.set_xlabel(parameter_label(p))
+        ax.set_xlabel(_wrap(sweep.label(p)))
         if k % ncols == 0:
             ax.set_ylabel(_y_label(sweep, outcome))
         if probability:
             ax.set_ylim(-0.02, 1.02)
-        if k == 0:
-            ax.legend(loc="best", frameon=True, framealpha=0.85, fontsize=7)
-    how = "Wilson" if probability else "normal-theory"
-    fig.suptitle(f"Response of '{label(outcome)}' to each swept parameter\n(main effect with 95% {how} bands; "
-                 f"{sweep.n_points:,} points × {sweep.replicates_per_point:,} replicates)")  # fmt: skip
+            ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    bottom_legend(fig, handles, ncols=min(5, len(handles)))
+    fig.suptitle(f"{label(outcome)}: how it moves with each swept assumption\n(average over the design's points "
+                 f"with a 95% bootstrap interval over points; {sweep.n_points:,} points × "
+                 f"{sweep.replicates_per_point:,} futures)", fontsize=10.5)  # fmt: skip
     return save(fig, out_dir, f"response_{outcome}", fmt), warning
+
+
+def _wrap(text: str, width: int = 34) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 def _top_two(sweep: SweepData, outcome: str, ranking: pd.DataFrame | None) -> tuple[str, str] | None:
@@ -121,13 +146,13 @@ def two_parameter_heatmap(
     ax.set_xticks(range(len(xs)), [_level_text(v) for v in xs])
     ax.set_yticks(range(len(ys)), [_level_text(v) for v in ys])
     binned = any(sweep.points[p].nunique() > len(levels) for p, levels in ((first, xs), (second, ys)))
-    ax.set_xlabel(parameter_label(first) + (" (bin median)" if binned else ""))
-    ax.set_ylabel(parameter_label(second) + (" (bin median)" if binned else ""))
+    ax.set_xlabel(sweep.label(first) + (" (bin median)" if binned else ""))
+    ax.set_ylabel(_wrap(sweep.label(second) + (" (bin median)" if binned else ""), 40))
     ax.grid(False)
     bar = fig.colorbar(image, ax=ax)
     bar.set_label(_y_label(sweep, outcome))
     others = "; other parameters pooled" if len(sweep.parameters) > 2 else ""
-    ax.set_title(f"{label(outcome)}\nover {parameter_label(first)} × {parameter_label(second)}{others}; "
+    ax.set_title(f"{label(outcome)}\nover {sweep.label(first)} × {sweep.label(second)}{others};\n"
                  f"median {int(np.median(counts[counts > 0])):,} replicates per cell"
                  + ("; white: no point" if np.isnan(grid).any() else ""), fontsize=10)  # fmt: skip
     return save(fig, out_dir, f"heatmap_{outcome}", fmt), warning
@@ -139,16 +164,20 @@ def _level_text(value) -> str:
 
 @styled
 def sensitivity_tornado(sweep: SweepData, outcomes: list[str], out_dir: Path, fmt: str) -> tuple[Path, str | None]:
-    """Tornado chart of sensitivity indices, one panel per outcome (parameters sorted by influence)."""
+    """Tornado chart of sensitivity indices, one panel per outcome (parameters sorted by influence).
+
+    Indices are shares of variance, so bars and intervals are drawn within [0, 1]; an estimate
+    outside (sampling error of a small design) is clipped and marked with an asterisk, and a
+    small design carries a warning (analysis.sweep.sensitivity_warning).
+    """
     outcomes = outcomes[:4]
     frames = [sensitivity(sweep, o) for o in outcomes]
     ncols = min(2, len(outcomes))
     nrows = -(-len(outcomes) // ncols)
     sobol = sweep.design == "saltelli" and any(f["method"].str.startswith("Sobol").any() for f in frames)
-    warning = None
-    if sweep.n_points < MIN_POINTS_SENSITIVITY:
-        warning = f"only {sweep.n_points} points: sensitivity indices are rough"
+    warning = sensitivity_warning(sweep)
     fig, axes = new_figure("panels", sweep.source_note(), warning, nrows=nrows, ncols=ncols, squeeze=False)
+    clipped_any = False
     for k, ax in enumerate(axes.flat):
         if k >= len(outcomes):
             ax.set_visible(False)
@@ -157,33 +186,37 @@ def sensitivity_tornado(sweep: SweepData, outcomes: list[str], out_dir: Path, fm
         frame["rank"] = frame["ST"].fillna(frame["S1"])
         frame = frame.sort_values("rank")
         y = np.arange(len(frame))
-        if frame["ST"].notna().any():
-            ax.barh(y + 0.2, frame["ST"], height=0.38, color=OKABE_ITO["orange"], label="total (ST)",
-                    xerr=_err(frame, "ST"), error_kw={"lw": 1, "capsize": 2})  # fmt: skip
-            ax.barh(y - 0.2, frame["S1"], height=0.38, color=OKABE_ITO["blue"], label="first order (S1)",
-                    xerr=_err(frame, "S1"), error_kw={"lw": 1, "capsize": 2})  # fmt: skip
-        else:
-            ax.barh(y, frame["S1"], height=0.6, color=OKABE_ITO["blue"], label="main-effect share (η²)",
-                    xerr=_err(frame, "S1"), error_kw={"lw": 1, "capsize": 2})  # fmt: skip
-        ax.set_yticks(y, [parameter_label(p) for p in frame["parameter"]], fontsize=8)
-        ax.axvline(0, color="#333333", lw=0.8)
-        bounds = frame[["S1_lo", "S1_hi", "ST_lo", "ST_hi"]].to_numpy(dtype=float)
-        low = float(np.nanmin(bounds)) if np.isfinite(bounds).any() else 0.0
-        high = float(np.nanmax(bounds)) if np.isfinite(bounds).any() else 1.0
-        ax.set_xlim(min(-0.05, low - 0.05), max(1.05, high + 0.05))
+        bars = [("ST", y + 0.2, 0.38, OKABE_ITO["orange"], "total (ST)"),
+                ("S1", y - 0.2, 0.38, OKABE_ITO["blue"], "first order (S1)")] if frame["ST"].notna().any() else [
+                ("S1", y, 0.6, OKABE_ITO["blue"], "main-effect share (η²)")]  # fmt: skip
+        for col, yy, height, colour, name in bars:
+            raw = frame[col].to_numpy(dtype=float)
+            shown = np.clip(raw, 0.0, 1.0)
+            ax.barh(yy, shown, height=height, color=colour, label=name, xerr=_err(frame, col),
+                    error_kw={"lw": 1, "capsize": 2})  # fmt: skip
+            for yi, r, v in zip(yy, raw, shown, strict=True):
+                if np.isfinite(r) and abs(r - v) >= 0.005:  # outside [0, 1] by more than rounding
+                    clipped_any = True
+                    ax.text(v + (0.02 if v < 0.5 else -0.02), yi, f"* {r:.2f}", va="center", fontsize=7,
+                            ha="left" if v < 0.5 else "right")  # fmt: skip
+        ax.set_yticks(y, [_wrap(sweep.label(p), 30) for p in frame["parameter"]], fontsize=7.5)
+        ax.set_xlim(0, 1.02)
         ax.set_title(label(outcomes[k]), fontsize=9.5)
-        ax.set_xlabel("share of variance between points")
+        ax.set_xlabel("share of the variance between points")
         ax.grid(axis="y", visible=False)
         if k == 0:
             ax.legend(loc="lower right", fontsize=7.5)
     method = ("Sobol' indices (SALib, Saltelli design; 95% bootstrap intervals)" if sobol else
               "main-effect share of variance η² (95% bootstrap over replicates)")  # fmt: skip
-    fig.suptitle(f"Which assumption drives the result? {method}")
+    note = "\n* estimate outside [0, 1], drawn clipped (its value beside it)" if clipped_any else ""
+    fig.suptitle(f"Which assumption drives the result? {method}{note}", fontsize=10.5)
     return save(fig, out_dir, "sensitivity_tornado", fmt), warning
 
 
 def _err(frame: pd.DataFrame, col: str) -> np.ndarray | None:
-    lo, hi, mid = frame[f"{col}_lo"], frame[f"{col}_hi"], frame[col]
+    """Error bars of the clipped bar: the interval, itself clipped to [0, 1]."""
+    lo, hi = frame[f"{col}_lo"].clip(0, 1), frame[f"{col}_hi"].clip(0, 1)
+    mid = frame[col].clip(0, 1)
     if lo.isna().all():
         return None
     return np.vstack([(mid - lo).clip(lower=0).fillna(0), (hi - mid).clip(lower=0).fillna(0)])

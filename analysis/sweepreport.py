@@ -7,15 +7,16 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.document import Document
-from analysis.sweep import kind_of, parameter_label, point_estimates, read_sweep, sensitivity_table
+from analysis.sweep import kind_of, point_estimates, read_sweep, sensitivity_table, sensitivity_warning
 from analysis.sweepfigs import draw_sweep_figures
 from analysis.tables import label
 
 CAPTIONS = {
     "response": (
-        "Response curves: each grey dot is one point of the design (its estimate over its replicates); the line is "
-        "the main effect of the parameter (replicates of all points at that level, or in that quantile bin, "
-        "pooled) with a 95% interval (Wilson for probabilities, normal-theory for means)."
+        "How the outcome moves with each swept assumption: each grey dot is one point of the design with its own "
+        "95% interval; the line is the average of the points at each level (or quantile bin) with a 95% bootstrap "
+        "interval over those points, and the light band the range of the points, i.e. how much the other "
+        "assumptions move it. Replicates of different points are not pooled as if they were one coin."
     ),
     "heatmap": (
         "The outcome over the two most influential parameters (levels, or quantile bins labelled by their median), "
@@ -34,7 +35,7 @@ def _caption(path: Path) -> str:
     for key, text in CAPTIONS.items():
         if stem.startswith(key):
             outcome = stem.removeprefix(key).lstrip("_")
-            return text + (f" Outcome: {label(outcome)}." if outcome else "")
+            return (f"{label(outcome)}. " if outcome else "") + text
     return stem
 
 
@@ -47,16 +48,22 @@ def build_sweep_report(sweep_dir: Path, figure_dir: Path) -> Document:
         f"(seed {sweep.manifest.get('seed')}, common random numbers across points); base scenario "
         f"{sweep.manifest.get('scenario')}; coalition-sim {sweep.manifest.get('version', '?')}."
     )
+    doc.toc()
     if sweep.replicates_per_point < 100:
         doc.warning(f"only {sweep.replicates_per_point} replicates per point: point estimates are noisy.")
+    rough = sensitivity_warning(sweep)
+    if rough:
+        doc.warning(rough)
     figures = draw_sweep_figures(sweep, figure_dir, "png")
     for w in figures.warnings:
         doc.warning(w)
     doc.heading("Sweep")
     doc.text(str(sweep.spec.get("description") or ""))
     params = sweep.spec.get("parameters") or {}
+    keys = list(params) or sweep.parameters
     doc.table(pd.DataFrame({
-        "swept key": list(params) or sweep.parameters,
+        "swept assumption": [sweep.label(k) for k in keys],
+        "key": keys,
         "values": [str(v) for v in params.values()] or ["" for _ in sweep.parameters],
     }))  # fmt: skip
 
@@ -65,7 +72,7 @@ def build_sweep_report(sweep_dir: Path, figure_dir: Path) -> Document:
     if not sens.empty:
         shown = pd.DataFrame({
             "outcome": sens["outcome"].map(label),
-            "parameter": sens["parameter"].map(parameter_label),
+            "swept assumption": sens["parameter"].map(sweep.label),
             "S1 [95% CI]": [_interval(r.S1, r.S1_lo, r.S1_hi) for r in sens.itertuples()],
             "ST [95% CI]": [_interval(r.ST, r.ST_lo, r.ST_hi) for r in sens.itertuples()],
             "method": sens["method"],
@@ -73,8 +80,8 @@ def build_sweep_report(sweep_dir: Path, figure_dir: Path) -> Document:
         doc.table(shown, numeric=("S1 [95% CI]", "ST [95% CI]"))
 
     doc.heading("Figures")
-    for path in figures.paths:
-        doc.figure(path, _caption(path))
+    for k, path in enumerate(figures.paths, 1):
+        doc.figure(path, f"Figure {k}. {_caption(path)}")
 
     doc.heading("Points")
     for outcome in sweep.default_outcomes()[:2]:

@@ -2,48 +2,32 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from analysis import stats
+from analysis.formats import (
+    CHANCE_HEADER,
+    DASH,
+    digits_for,
+    finite,
+    fmt_amount,
+    fmt_chance,
+    fmt_quarters,
+    spread_quantiles,
+)
+from analysis.labels import CURRENCY, IF_FORMED, outcome_label, state_name, unit_of, usd_per_eur
 from analysis.rundata import RunData
 from simulator.engine.outcomes import key_outcomes
 
-LABELS = {
-    "euro_alliance_formed": "European alliance without the US formed",
-    "euro_alliance_step": "European alliance: step of its founding (if formed)",
-    "euro_alliance_members": "European alliance: members at the end (0 if not formed)",
-    "euro_alliance_power": "European alliance: effective power (0 if not formed)",
-    "euro_alliance_power_if_formed": "European alliance: effective power, if formed",
-    "euro_alliance_power_ratio": "European alliance: power ratio vs the adversary",
-    "us_in_nato": "United States still in NATO",
-    "bruegel_extra_spending_eur_bn": "extra spending EU+UK vs 2025 (EUR bn/yr)",
-    "bruegel_spending_gap_eur_bn": "gap to Bruegel–Kiel's +EUR 250 bn/yr",
-    "bruegel_troop_equivalents_k": "troop-equivalents bought (thousands)",
-    "bruegel_troop_gap_k": "gap to Bruegel–Kiel's 300k troops (thousands)",
-}
-BLOC_FIELDS = {
-    "members": "members",
-    "effective_power": "effective power (index points)",
-    "power_ratio": "power ratio vs adversary",
-    "spending_usd_bn": "spending (US$ bn/yr)",
-    "personnel_k": "active personnel (thousands)",
-    "warheads": "nuclear warheads",
-}
+ZERO_SHARE = 0.1  # an amount that is exactly 0 in at least this share of futures is shown as P(> 0) and "if > 0"
 
 
 def label(name: str) -> str:
-    """Human label of an outcome column."""
-    if name in LABELS:
-        return LABELS[name]
-    if name.endswith("_in_euro_alliance"):
-        return f"{name.split('_')[0]} in the European alliance"
-    if "." in name:
-        bloc, field = name.split(".", 1)
-        return f"{bloc}: {BLOC_FIELDS.get(field, field.replace('_', ' '))}"
-    return name.replace("_", " ")
+    """Human label of an outcome column (analysis.labels.outcome_label)."""
+    return outcome_label(name)
 
 
 def headline_outcomes(columns: list[str]) -> list[str]:
@@ -51,29 +35,10 @@ def headline_outcomes(columns: list[str]) -> list[str]:
     return key_outcomes(list(columns))
 
 
-def fmt_probability(d: dict) -> str:
-    return f"{d['p']:.1%} [{d['lo']:.1%}, {d['hi']:.1%}]"
-
-
-def fmt_number(x: float | None, digits: int = 1) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    return f"{x:,.{digits}f}"
-
-
-def digits_for(*values: float | None, integer: bool = False) -> int:
-    """Decimals for showing these values together: none for counts or large amounts, more for small ones."""
-    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
-    if integer or not finite:
-        return 0 if integer else 1
-    top = max(finite)
-    return 0 if top >= 100 else (1 if top >= 1 or top == 0 else 2)
-
-
 def is_integer(x: np.ndarray) -> bool:
-    finite = np.asarray(x, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    return bool(finite.size) and bool(np.all(finite == np.round(finite)))
+    values = np.asarray(x, dtype=float)
+    values = values[np.isfinite(values)]
+    return bool(values.size) and bool(np.all(values == np.round(values)))
 
 
 def describe(x: np.ndarray) -> dict:
@@ -82,69 +47,141 @@ def describe(x: np.ndarray) -> dict:
     return stats.describe_probability(x) if x.dtype == bool else stats.describe_numeric_ci(x)
 
 
-def outcome_table(run: RunData, names: list[str] | None = None) -> pd.DataFrame:
-    """One row per outcome: estimate, 95% interval, 5-95% range, replicates used.
+def _chance(x: np.ndarray) -> dict:
+    d = stats.describe_probability(np.asarray(x, dtype=bool))
+    return {"p": d["p"], "p_lo": d["lo"], "p_hi": d["hi"], "k": d["k"], "n": d["n"],
+            "chance": fmt_chance(d["p"], d["lo"], d["hi"], d["k"], d["n"])}  # fmt: skip
 
-    Columns: outcome, label, kind, estimate, lo, hi, q05, q95, n, text, range_text. For a
-    probability, estimate is the share with its Wilson interval; for an amount, the median with
-    its bootstrap interval, and q05/q95 the 5% and 95% quantiles of the replicates.
+
+def amount_row(
+    x: np.ndarray, start: str, quarters: bool = False, scale: float = 1.0, digits: int | None = None
+) -> dict:
+    """Median and 5-95% of the finite values of ``x`` (times ``scale``), formatted; ``n_used`` counts them."""
+    values = np.asarray(x, dtype=float)
+    values = values[np.isfinite(values)] * scale
+    med, q05, q95 = spread_quantiles(values, quarters)
+    if quarters:
+        text = fmt_quarters(med, q05, q95, start)
+    else:
+        text = fmt_amount(med, q05, q95, digits if digits is not None else
+                          digits_for(med, q05, q95, integer=is_integer(values)))  # fmt: skip
+    return {"median": med, "q05": q05, "q95": q95, "n_used": int(values.size), "amount": text}
+
+
+def outcome_table(
+    run: RunData, names: list[str] | None = None, column: Callable[[str], np.ndarray] | None = None
+) -> pd.DataFrame:
+    """One row per outcome, with one interval convention per column (analysis.formats).
+
+    Probabilities are chances with their 95% Wilson interval (``chance``). Amounts are medians with
+    the 5–95% range of the futures (``amount``), read where they apply: the European alliance's
+    founding quarter, members, power and power ratio only where it formed (``condition`` "if
+    formed"); an amount that is 0 in at least ZERO_SHARE of the futures as the chance that it is
+    above 0 and its median where it is ("if > 0"). The founding step is shown as a quarter.
+
+    Columns: outcome, label, kind (probability, amount, quarter), condition, p, p_lo, p_hi, k, n,
+    median, q05, q95, n_used, chance, amount. ``column`` reads an outcome (default ``run.column``;
+    ``sim run`` passes a reader that keeps nothing in memory).
     """
+    read = column or run.column
+    names = names if names is not None else headline_names(run.columns)
+    formed = np.asarray(read("euro_alliance_formed"), dtype=bool) if "euro_alliance_formed" in run.columns else None
     rows = []
-    for name in names if names is not None else headline_outcomes(run.columns):
-        x = run.column(name)
-        d = describe(x)
-        if d["kind"] == "probability":
-            rows.append({"outcome": name, "label": label(name), "kind": "probability", "estimate": d["p"],
-                         "lo": d["lo"], "hi": d["hi"], "q05": None, "q95": None, "n": d["n"],
-                         "text": fmt_probability(d), "range_text": ""})  # fmt: skip
+    for name in names:
+        x = np.asarray(read(name))
+        text = outcome_label(name).replace("the adversary", run.adversary or "the adversary")
+        row = {"outcome": name, "label": text, "condition": "", "kind": "amount", "n": int(x.size)}
+        digits = 2 if unit_of(name) == "ratio" else None
+        row |= dict.fromkeys(("p", "p_lo", "p_hi", "k", "median", "q05", "q95", "n_used"), None)
+        row |= {"chance": "", "amount": ""}
+        if x.dtype == bool:
+            row |= {"kind": "probability", **_chance(x), "n_used": int(x.size)}
+        elif name.endswith("_step"):
+            keep = formed if (formed is not None and name in IF_FORMED) else np.isfinite(x.astype(float))
+            row |= {"kind": "quarter", "condition": "if formed", **amount_row(x[keep], run.start, quarters=True)}
+        elif formed is not None and name in IF_FORMED:
+            row |= {"condition": "if formed", **amount_row(x[formed], run.start, digits=digits)}
         else:
-            k = digits_for(d.get("median"), d.get("q05"), d.get("q95"), integer=is_integer(x))
-            used = d["n_finite"]
-            rows.append({"outcome": name, "label": label(name), "kind": "median", "estimate": d.get("median"),
-                         "lo": d.get("median_lo"), "hi": d.get("median_hi"), "q05": d.get("q05"), "q95": d.get("q95"),
-                         "n": used,
-                         "text": f"{fmt_number(d.get('median'), k)} [{fmt_number(d.get('median_lo'), k)}, "
-                                 f"{fmt_number(d.get('median_hi'), k)}]",
-                         "range_text": f"{fmt_number(d.get('q05'), k)} – {fmt_number(d.get('q95'), k)}"})  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def bloc_table(run: RunData) -> pd.DataFrame:
-    """Per bloc: probability active (Wilson) and, where it is active, medians [bootstrap 95% CI] of its amounts."""
-    rows = []
-    for code in run.blocs:
-        row = {"bloc": code, "name": run.bloc_names.get(code, code)}
-        is_active = np.asarray(run.column(f"{code}.active"), dtype=bool)
-        active = stats.describe_probability(is_active)
-        row["active"] = fmt_probability(active)
-        row["p_active"] = active["p"]
-        row["replicates where active"] = active["k"]
-        for field, title in BLOC_FIELDS.items():
-            col = f"{code}.{field}"
-            if not run.has(col) or (field == "power_ratio" and code == run.adversary):
-                continue
-            x = run.column(col)[is_active]
-            d = stats.describe_numeric_ci(x)
-            k = 2 if field == "power_ratio" else digits_for(d.get("median"), d.get("median_lo"), d.get("median_hi"),
-                                                            integer=is_integer(x))  # fmt: skip
-            row[f"{field}_median"] = d.get("median")
-            row[title] = f"{fmt_number(d.get('median'), k)} [{fmt_number(d.get('median_lo'), k)}, " + (
-                f"{fmt_number(d.get('median_hi'), k)}]"
-            )
+            values = x.astype(float)
+            zero = float(np.mean(values == 0)) if values.size else 0.0
+            if ZERO_SHARE <= zero < 1 and np.nanmin(values) >= 0:
+                positive = values[values > 0]
+                row |= {"condition": "if > 0", **_chance(values > 0), **amount_row(positive, run.start, digits=digits)}
+            else:
+                row |= amount_row(values, run.start, digits=digits)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def headline_names(columns: list[str]) -> list[str]:
+    """The headline outcomes as tables show them: the European alliance's power once, where it formed."""
+    names = headline_outcomes(columns)
+    if "euro_alliance_power_if_formed" in names:
+        names = [n for n in names if n != "euro_alliance_power"]
+    return names
+
+
+def display_label(row) -> str:
+    """A row's label for a table: the condition after it ("members at the end, if formed")."""
+    condition = row["condition"] if isinstance(row, dict) else row.condition
+    text = row["label"] if isinstance(row, dict) else row.label
+    text = text[:1].upper() + text[1:]
+    return f"{text}, {condition}" if condition else text
+
+
+BLOC_COLUMNS = ("members", "effective_power", "power_ratio", "spending_usd_bn")
+
+
+def bloc_table(run: RunData, column: Callable[[str], np.ndarray] | None = None) -> pd.DataFrame:
+    """Per bloc: the chance it exists at the end (Wilson) and, where it exists, medians (5–95% of futures).
+
+    Spending is converted to euros at the run's rate (analysis.labels.usd_per_eur). Columns: bloc,
+    name, p_active, exists (text), and for each field ``FIELD`` (text) and ``FIELD_median``.
+    """
+    read = column or run.column
+    rate = usd_per_eur(run.scenario)
+    rows = []
+    for code in run.blocs:
+        row = {"bloc": code, "name": run.bloc_names.get(code, code)}
+        is_active = np.asarray(read(f"{code}.active"), dtype=bool)
+        active = _chance(is_active)
+        row |= {"p_active": active["p"], "exists": active["chance"], "futures where it exists": active["k"]}
+        for field in BLOC_COLUMNS:
+            col = f"{code}.{field}"
+            if not run.has(col) or (field == "power_ratio" and code == run.adversary):
+                row[field], row[f"{field}_median"] = DASH, None
+                continue
+            scale = 1.0 / rate if field == "spending_usd_bn" else 1.0
+            amount = amount_row(np.asarray(read(col))[is_active], run.start, scale=scale)
+            if field == "power_ratio" and finite(amount["median"]):
+                amount["amount"] = fmt_amount(amount["median"], amount["q05"], amount["q95"], 2)
+            row[field], row[f"{field}_median"] = amount["amount"], amount["median"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bloc_headers(run: RunData) -> dict[str, str]:
+    """Column titles of bloc_table's text columns, with their units and the adversary named."""
+    adversary = run.adversary or "the adversary"
+    return {
+        "exists": f"exists at the end: {CHANCE_HEADER}",
+        "members": "members",
+        "effective_power": "effective power (index points)",
+        "power_ratio": f"power relative to {adversary}",
+        "spending_usd_bn": f"defence spending ({CURRENCY} bn a year)",
+    }
+
+
 def membership_table(run: RunData, states: list[str] | None = None) -> pd.DataFrame:
-    """Membership probability with Wilson intervals: one row per state, one column per bloc (text)."""
+    """Chance of membership at the end with Wilson intervals: one row per state, one column per bloc (text)."""
     rows = []
     for iso in states or run.states_by_region():
-        row = {"state": iso}
+        row = {"state": f"{state_name(iso)} ({iso})"}
         for code in run.blocs:
             col = f"member.{code}.{iso}"
             if run.has(col):
                 d = stats.describe_probability(run.column(col))
-                row[code] = "–" if d["k"] == 0 else fmt_probability(d)
+                row[code] = DASH if d["k"] == 0 else fmt_chance(d["p"], d["lo"], d["hi"], d["k"], d["n"])
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -20,6 +20,7 @@ import pytest
 
 from analysis import stats
 from analysis.compare import compare_runs
+from analysis.formats import fmt_amount, fmt_chance, fmt_difference, fmt_quarters
 from analysis.rundata import load_run
 from analysis.style import DPI, SIZES
 from analysis.sweep import read_sweep, sensitivity
@@ -32,7 +33,7 @@ RUN_FIGURES = {
     "membership_heatmap": "tall",
     "formation_survival": "wide",
     "power_fan": "panels",
-    "comembership_network": "map",
+    "comembership_matrix": "square",
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -149,11 +150,39 @@ def test_outcome_table_equals_direct_computation(run_dir):
     rows = outcome_table(load_run(run_dir)).set_index("outcome")
     for name in ("euro_alliance_formed", "UKR_in_euro_alliance", "us_in_nato"):
         k, n = int(table[name].sum()), len(table)
-        assert rows.loc[name, "estimate"] == pytest.approx(k / n)
-        assert (rows.loc[name, "lo"], rows.loc[name, "hi"]) == pytest.approx(wilson_direct(k, n))
+        assert rows.loc[name, "p"] == pytest.approx(k / n)
+        assert (rows.loc[name, "p_lo"], rows.loc[name, "p_hi"]) == pytest.approx(wilson_direct(k, n))
     x = table["bruegel_extra_spending_eur_bn"].to_numpy()
-    assert rows.loc["bruegel_extra_spending_eur_bn", "estimate"] == pytest.approx(np.median(x))
+    assert rows.loc["bruegel_extra_spending_eur_bn", "median"] == pytest.approx(np.median(x))
     assert rows.loc["bruegel_extra_spending_eur_bn", "q95"] == pytest.approx(np.quantile(x, 0.95))
+    # amounts of the European alliance are read where it formed, not as a median of zeros
+    formed = table["euro_alliance_formed"].to_numpy()
+    members = table["euro_alliance_members"].to_numpy()[formed]
+    assert rows.loc["euro_alliance_members", "condition"] == "if formed"
+    assert rows.loc["euro_alliance_members", "n_used"] == formed.sum()
+    if formed.any():
+        assert rows.loc["euro_alliance_members", "median"] == pytest.approx(np.median(members))
+    assert "euro_alliance_power" not in rows.index  # shown once, as the power where it formed
+    assert rows.loc["euro_alliance_step", "kind"] == "quarter"
+
+
+def test_chance_and_amount_formats():
+    # a chance with its Wilson interval; nothing happened: the upper bound stays; everything did: the lower bound
+    assert fmt_chance(0.326, 0.30581, 0.34686, 652, 2000) == "32.6% (30.6–34.7%)"
+    assert fmt_chance(0.0, 0.0, 0.0019170, 0, 2000) == "0% (<0.2%)"
+    assert fmt_chance(1.0, 0.99808, 1.0, 2000, 2000) == "100% (>99.8%)"
+    assert fmt_chance(0.25, 0.158, 0.372, 15, 60) == "25% (16–37%)"  # wide: whole percents
+    lo, hi = wilson_direct(1, 2000)
+    assert fmt_chance(1 / 2000, lo, hi, 1, 2000) == "0.05% (0.01–0.28%)"  # never rounds to 0%
+    # an amount: median (5-95% of futures); a range that prints as its median is left out
+    assert fmt_amount(10.4, 7.6, 25.2) == "10.4 (7.6–25.2)"
+    assert fmt_amount(1944.0, 1944.2, 1944.4) == "1,944"
+    assert fmt_amount(184.906, 184.906, 185.247) == "185"
+    assert fmt_quarters(10, 2, 23, "2026Q1") == "2028Q3 (2026Q3–2031Q4)"
+    assert fmt_quarters(4, 4, 4, "2026Q1") == "2027Q1"
+    assert fmt_difference(0.17 * 100, 12.0, 23.0, 1, " pp") == "+17.0 pp (+12.0 to +23.0)"
+    assert fmt_difference(-2.0, -3.5, -0.25, 1) == "−2.0 (−3.5 to −0.2)"
+    assert fmt_difference(50.02, 49.98, 50.04, 0) == "+50"  # no interval equal to its estimate
 
 
 # --------------------------------------------------------------------------- report
@@ -205,12 +234,20 @@ def test_report_is_valid_html_with_embedded_figures(run_dir, tmp_path, sim):
         assert assumption[:50] in text
     for key in ("scenario_hash", "seed", "version"):
         assert str(manifest[key]) in text
-    # the numbers in the report are the direct computation, formatted
+    # the numbers in the report are the direct computation, formatted as the header says
     table = pd.read_parquet(run_dir / "replicates.parquet")
     k, n = int(table["euro_alliance_formed"].sum()), len(table)
     lo, hi = wilson_direct(k, n)
-    assert f"{k / n:.1%} [{lo:.1%}, {hi:.1%}]" in text
+    assert fmt_chance(k / n, lo, hi, k, n) in text  # the formats are pinned in test_chance_and_amount_formats
+    assert "chance (95% Wilson interval)" in text and "median (5–95% of futures)" in text
     assert "only 60 replicates" in text  # the warning for a small run
+    # a bottom line up front with the run's numbers, a table of contents, numbered captions
+    assert text.index("Bottom line") < text.index("Contents") < text.index("Key outcomes")
+    bluf = " ".join(text.split("Bottom line")[1].split("Contents")[0].split())
+    assert (f"forms by 2028Q4 in {fmt_chance(k / n, lo, hi, k, n)} of 60" if k else "In none of 60") in bluf
+    assert 'href="#key-outcomes"' in html and 'id="key-outcomes"' in html
+    assert "Figure 1." in text and "Figure 6." in text
+    assert "[" not in bluf  # one punctuation for intervals: parentheses
 
 
 def test_report_markdown_links_its_figures(run_dir, tmp_path, sim):

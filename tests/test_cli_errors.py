@@ -56,8 +56,8 @@ def test_debug_shows_the_traceback(monkeypatch, how):
 
 
 def test_usage_errors_are_one_line():
-    one_line_error(call_sim("run"), "Missing argument", "sim run --help")
-    one_line_error(call_sim("run", US_EXIT, "--bogus"), "No such option: --bogus")
+    one_line_error(call_sim("run"), "error: missing argument", "sim run --help")  # one style: lower case
+    one_line_error(call_sim("run", US_EXIT, "--bogus"), "error: no such option: --bogus")
     one_line_error(call_sim("states", "--as-of"), "--as-of")
 
 

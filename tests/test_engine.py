@@ -115,12 +115,14 @@ def test_replay_prints_the_story(tmp_path, sim):
     )
     res = sim("replay", out, "--replicate", "3")
     assert res.code == 0, res.err
-    assert "2028Q1" in res.out and "USA leave NATO" in res.out
+    text = " ".join(res.out.split())
+    assert "2028Q1" in text and "USA leaves NATO (us_exit)" in text and "USA leave NATO" not in text
     bad = sim("replay", out, "--replicate", "9")
     assert bad.code == 2 and "replicates 0..4" in bad.err
     js = sim("replay", out, "--replicate", "3", "--json")
     events = json.loads(js.out)["events"]
-    assert any(e["kind"] == "withdraw" and e["step"] == 8 for e in events)
+    assert any(e["kind"] == "withdraw" and e["step"] == 8 and e["sentence"] == "USA leaves NATO (us_exit)"
+               for e in events)  # fmt: skip
 
 
 def test_coordination_loss_falls_with_integration_and_concentration():

@@ -314,7 +314,7 @@ def test_cli_table_and_usage_errors(sim, tmp_path, reference):
     sweep_file, _ = reference
     res = sim("sweep", sweep_file, "--workers", "0", "--out", tmp_path / "t", "--replicates", "10")
     assert res.code == 0, res.err
-    assert "tiny: 4 points x 10 replicates" in res.out and "European" in res.out
+    assert "tiny: 4 points × 10 futures (grid design)" in res.out and "European" in res.out
     for args, message in (
         (["--scheduler", "tcp://127.0.0.1:1", "--cluster", "slurm"], "either --scheduler or --cluster"),
         (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--workers sizes the embedded cluster"),

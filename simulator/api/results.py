@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 FRAMES = ("trajectories", "states", "utilities", "step_histograms")
 #: the figures of a run (analysis.figures and analysis.network), by name
 FIGURES = (
-    "power_distribution", "bruegel_gap", "membership_heatmap", "formation_survival", "power_fan",
-    "comembership_network",
+    "power_distribution", "bruegel_gap", "formation_survival", "power_fan", "membership_heatmap",
+    "comembership_matrix", "comembership_network",
 )  # fmt: skip
 
 
@@ -73,7 +73,7 @@ class Plots:
         """Draw one figure; None when the run has nothing to show in it (e.g. no Bruegel outcomes)."""
         from analysis import figures, network
 
-        draw = getattr(network if name == "comembership_network" else figures, name)
+        draw = getattr(network if name.startswith("comembership") else figures, name)
         with tempfile.TemporaryDirectory(prefix="sim-figure-") as tmp:
             drawn = draw(self._run, Path(tmp), fmt)
             if drawn is None:

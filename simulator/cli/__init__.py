@@ -18,7 +18,7 @@ from simulator.engine.fast import Backend, check_backend
 app = typer.Typer(
     name="sim",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -63,10 +63,22 @@ def _register() -> None:
 _DEBUG = {"on": False}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from simulator import __version__
+
+        typer.echo(f"sim (coalition-sim) {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _global_options(
     debug: Annotated[
         bool, typer.Option("--debug", help="show the full traceback of an error (also SIM_DEBUG=1)")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
     ] = False,
 ) -> None:
     """Coalition simulator: Monte Carlo ensembles of alliance formation under scenario shocks."""

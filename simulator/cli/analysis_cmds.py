@@ -129,6 +129,7 @@ def compare(
 ) -> None:
     """Compare two runs: paired differences B - A (replicates share their draws) with 95% intervals."""
     from analysis.compare import compare_runs, write_comparison
+    from analysis.formats import quarter
     from analysis.rundata import load_run
 
     fmt = _check_choice(fmt, FIGURE_FORMATS, "--format")
@@ -140,21 +141,28 @@ def compare(
     with storage_errors(target, "write", "--out"):
         written = write_comparison(cmp, target, fmt) if files else []
     if as_json:
-        rows = cmp.table.drop(columns=["text", "a_text", "b_text"]).to_dict(orient="records")
+        rows = cmp.table.drop(columns=["text", "a_text", "b_text", "n_text"]).to_dict(orient="records")
         payload = {"run_a": str(run_a), "run_b": str(run_b), "paired": cmp.paired, "warnings": cmp.warnings,
                    "differences": rows, "files": [str(p) for p in written]}  # fmt: skip
         typer.echo(json.dumps(_clean(payload), indent=2))
         return
     how = "paired by replicate" if cmp.paired else "NOT paired"
-    table = Table(title=f"{b.name} (B) vs {a.name} (A): differences B − A with 95% intervals, {how}")
-    for col, just in (("Outcome", "left"), ("A", "right"), ("B", "right"), ("B − A [95% CI]", "right"), ("n", "right")):
-        table.add_column(col, justify=just)
-    for row in cmp.table.itertuples(index=False):
-        table.add_row(row.label, row.a_text, row.b_text, row.text, f"{row.n:,}")
+    table = Table(title=f"{b.name} (B) vs {a.name} (A): differences B − A with 95% intervals, {how}",
+                  title_justify="left")  # fmt: skip
+    for col, just in ((f"Outcome (by {quarter(b.start, b.steps - 1)})", "left"), (f"A: {a.name}", "right"),
+                      (f"B: {b.name}", "right"), ("B − A (95% interval)", "right"), ("Futures (A / B)", "right")):  # fmt: skip
+        table.add_column(escape(col), justify=just)
+    for row in cmp.table.to_dict(orient="records"):
+        text = row["label"][:1].upper() + row["label"][1:] + (f", {row['condition']}" if row["condition"] else "")
+        table.add_row(escape(text), escape(row["a_text"]), escape(row["b_text"]),
+                      escape(row["text"] + ("" if row["paired"] or not cmp.paired else " *")), row["n_text"])  # fmt: skip
     console.print(table)
     console.print(
-        "Probabilities: difference of paired proportions, Newcombe (1998) hybrid score interval; amounts: median "
-        "of the paired differences, bootstrap interval (docs/ANALYSIS.md).",
+        "A and B: chances with their 95% Wilson interval; amounts are medians. B − A: chances as the difference "
+        "of paired proportions in percentage points, Newcombe (1998) hybrid score interval; amounts as the median "
+        "of the paired differences, bootstrap interval (docs/ANALYSIS.md)."
+        + (" * Read only where it formed or exists in each run: different futures, so the medians are compared "
+           "unpaired (bootstrap of the difference)." if cmp.paired and not cmp.table["paired"].all() else ""),
         highlight=False,
     )
     _print_written(written, [])
@@ -172,7 +180,8 @@ def sensitivity_cmd(
     csv: Annotated[Path | None, typer.Option("--csv", help="also write the table to this CSV file")] = None,
 ) -> None:
     """Global sensitivity of a sweep's outcomes: Sobol' indices (Saltelli design) or main-effect shares."""
-    from analysis.sweep import parameter_label, read_sweep, sensitivity_table
+    from analysis.labels import outcome_label
+    from analysis.sweep import read_sweep, sensitivity_table, sensitivity_warning
 
     sweep = read_sweep(_check_dir(sweep_dir, "sweep directory"))
     for name in outcomes or []:
@@ -184,33 +193,46 @@ def sensitivity_cmd(
         typer.echo(json.dumps(_clean(frame.to_dict(orient="records")), indent=2))
         return
     sobol = frame["ST"].notna().any() if not frame.empty else False
-    title = (f"{sweep.name}: Sobol' indices (SALib), 95% confidence" if sobol else
+    title = (f"{sweep.name}: Sobol' indices (SALib), share of variance with 95% confidence" if sobol else
              f"{sweep.name}: main-effect share of variance η² ({sweep.design} design), 95% bootstrap")  # fmt: skip
-    table = Table(title=title)
-    for col in ("Outcome", "Parameter", "S1 [95% CI]") + (("ST [95% CI]",) if sobol else ()):
-        table.add_column(col, justify="left" if col in ("Outcome", "Parameter") else "right")
-    last = None
+    table = Table(title=title, title_justify="left")
+    for col in ("Outcome", "Swept assumption", "S1 (95% interval)") + (("ST (95% interval)",) if sobol else ()):
+        table.add_column(col, justify="left" if col in ("Outcome", "Swept assumption") else "right")
+    last, clipped = None, False
     for row in frame.itertuples(index=False):
-        cells = [
-            row.outcome if row.outcome != last else "",
-            parameter_label(row.parameter),
-            _interval(row.S1, row.S1_lo, row.S1_hi),
-        ]
+        s1, c1 = _interval(row.S1, row.S1_lo, row.S1_hi)
+        cells = [escape(outcome_label(row.outcome)) if row.outcome != last else "", escape(sweep.label(row.parameter)), s1]
         if sobol:
-            cells.append(_interval(row.ST, row.ST_lo, row.ST_hi))
+            st, c2 = _interval(row.ST, row.ST_lo, row.ST_hi)
+            cells.append(st)
+            c1 = c1 or c2
+        clipped = clipped or c1
         table.add_row(*cells)
         last = row.outcome
     console.print(table)
+    if clipped:
+        console.print("* an estimate outside [0, 1] (sampling error), shown clipped to the range a share of "
+                      "variance can take", highlight=False)  # fmt: skip
+    warning = sensitivity_warning(sweep)
+    if warning:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if csv is not None:
         console.print(f"wrote {escape(str(csv))}", highlight=False)
 
 
-def _interval(value: float, lo: float, hi: float) -> str:
+def _interval(value: float, lo: float, hi: float) -> tuple[str, bool]:
+    """A share of variance with its interval, clipped to [0, 1] (and whether anything was clipped)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return "–", False
+    clip = [min(1.0, max(0.0, v)) if isinstance(v, float) and not math.isnan(v) else v for v in (value, lo, hi)]
+    clipped = any(abs(c - v) >= 0.005 for c, v in zip(clip, (value, lo, hi), strict=True)
+                  if isinstance(v, float) and not math.isnan(v))  # fmt: skip
+    mark = "*" if clipped else ""
     if lo is None or (isinstance(lo, float) and math.isnan(lo)):
-        return f"{value:.2f}"
-    return f"{value:.2f} [{lo:.2f}, {hi:.2f}]"
+        return f"{clip[0]:.2f}{mark}", clipped
+    text = f"{clip[0]:.2f}" if f"{clip[1]:.2f}" == f"{clip[2]:.2f}" == f"{clip[0]:.2f}" else (
+        f"{clip[0]:.2f} ({clip[1]:.2f}–{clip[2]:.2f})")  # fmt: skip
+    return text + mark, clipped
 
 
 def _clean(o):

@@ -71,10 +71,14 @@ def expected_failure(exc: BaseException) -> tuple[str | None, int] | None:
 
 
 def _click_message(exc: BaseException) -> str:
+    """click's message in the style of every other error: starting in lower case, no full stop."""
     try:
-        return str(exc.format_message())  # type: ignore[attr-defined]
+        text = str(exc.format_message())  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - a message is better than a second error
-        return str(exc)
+        text = str(exc)
+    if text[:1].isupper() and not text[1:2].isupper():  # "Missing argument", not an acronym
+        text = text[0].lower() + text[1:]
+    return text.rstrip(".") if text.count(".") == 1 and text.endswith(".") else text
 
 
 def _os_message(exc: OSError) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -18,59 +19,61 @@ from simulator.errors import InputError
 from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED
 
 
-def _fmt_p(d: dict) -> str:
-    return f"{d['p']:.1%} [{d['lo']:.1%}, {d['hi']:.1%}]"
+def print_summary(run_dir: Path, summary: dict, manifest: dict) -> None:
+    """The run's answer on the terminal: the headline outcomes, then the blocs at the end.
 
+    Computed from replicates.parquet by analysis.tables, as the report is, one column at a time
+    and nothing kept (memory stays flat in the replicates). One interval convention per column,
+    stated in its header.
+    """
+    import pyarrow.parquet as pq
 
-def _fmt_q(d: dict, digits: int = 1) -> str:
-    if d.get("median") is None:
-        return "-"
-    if d["q05"] == d["q95"]:
-        return f"{d['median']:,.{digits}f}"
-    return f"{d['median']:,.{digits}f} [{d['q05']:,.{digits}f}-{d['q95']:,.{digits}f}]"
+    from analysis.formats import AMOUNT_HEADER, CHANCE_HEADER, quarter
+    from analysis.labels import currency_note, usd_per_eur
+    from analysis.rundata import RunData
+    from analysis.tables import bloc_headers, bloc_table, display_label, outcome_table
+    from simulator.scenario.yamlio import load_yaml_file
 
+    resolved = load_yaml_file(run_dir / "scenario.resolved.yaml").data
+    run = RunData(path=run_dir, manifest=manifest, summary=summary, scenario=resolved if isinstance(resolved, dict) else {})
+    parquet = pq.ParquetFile(run_dir / "replicates.parquet")
 
-LABELS = {
-    "euro_alliance_formed": "European alliance without the US formed",
-    "euro_alliance_step": "  quarter step of its founding (if formed)",
-    "euro_alliance_members": "  members at the end",
-    "euro_alliance_power": "  effective power (0 if not formed)",
-    "euro_alliance_power_if_formed": "  effective power, if formed",
-    "euro_alliance_power_ratio": "  power ratio vs the adversary",
-    "us_in_nato": "United States still in NATO",
-    "bruegel_extra_spending_eur_bn": "Extra spending EU+UK vs 2025 (EUR bn/yr)",
-    "bruegel_spending_gap_eur_bn": "  gap to Bruegel's +EUR 250 bn/yr",
-    "bruegel_troop_equivalents_k": "Troop-equivalents bought (thousands)",
-    "bruegel_troop_gap_k": "  gap to Bruegel's 300k",
-}
+    def column(name: str):
+        return parquet.read(columns=[name]).column(0).to_numpy(zero_copy_only=False)
 
-
-def print_summary(summary: dict) -> None:
-    """Human summary: key questions with intervals, then the blocs."""
-    n = summary["replicates"]
-    t = Table(title=f"{summary['scenario']}: {n:,} replicates, {summary['steps']} quarters from {summary['start']}")
-    t.add_column("Outcome")
-    t.add_column("Probability or median [5-95%]", justify="right")
-    for key, d in summary["outcomes"].items():
-        label = LABELS.get(key, key.replace("_in_euro_alliance", " in the European alliance"))
-        t.add_row(label, _fmt_p(d) if d["kind"] == "probability" else _fmt_q(d))
+    n, end = run.n, quarter(run.start, run.steps - 1)
+    t = Table(title=f"{run.name}: {n:,} simulated futures, {run.start}–{end}", title_justify="left")
+    t.add_column(f"Outcome (by {end})")
+    t.add_column(CHANCE_HEADER[0].upper() + CHANCE_HEADER[1:], justify="right")
+    t.add_column(AMOUNT_HEADER[0].upper() + AMOUNT_HEADER[1:], justify="right")
+    table = outcome_table(run, column=column)
+    for row in table.to_dict(orient="records"):
+        text = display_label(row)
+        if text.startswith("European alliance: "):
+            text = "  " + text.removeprefix("European alliance: ")
+        elif text.startswith("Shortfall"):
+            text = "  " + text
+        t.add_row(text, row["chance"], row["amount"])
     console.print(t)
-    b = Table(title="Blocs at the end of the horizon: P(active) and medians [5-95%]")
-    for col in ("Bloc", "Active", "Members", "Eff. power", "vs adversary", "US$ bn/yr"):
-        b.add_column(col, justify="left" if col == "Bloc" else "right", no_wrap=True)
-    for code, d in summary["blocs"].items():
-        act = d["active"]
-        b.add_row(
-            code, f"{act['p']:.0%}", _fmt_q(d["members"], 0), _fmt_q(d["effective_power"]),
-            _fmt_q(d["power_ratio"], 2), _fmt_q(d["spending_usd_bn"], 0),
-        )  # fmt: skip
+    blocs = bloc_table(run, column=column)
+    heads = bloc_headers(run)
+    b = Table(title="Blocs at the end: the chance each exists; where it exists, medians (5–95% of futures)",
+              title_justify="left")  # fmt: skip
+    b.add_column("Bloc", no_wrap=True)
+    for key in ("exists", "members", "effective_power", "power_ratio", "spending_usd_bn"):
+        b.add_column(heads[key][0].upper() + heads[key][1:], justify="right")
+    for row in blocs.to_dict(orient="records"):
+        b.add_row(row["bloc"], row["exists"], row["members"], row["effective_power"], row["power_ratio"],
+                  row["spending_usd_bn"])  # fmt: skip
     console.print(b)
     if n < 100:
         console.print(
             f"[yellow]warning:[/] only {n} replicates: intervals are wide; use --replicates 1000 or more for a briefing."
         )
     console.print(
-        "Power is in points of a CINC-like index (the 48-state world of 2026 = about 100); see docs/MODEL.md."
+        "Power is in points of a CINC-like index (the 48-state world of 2026 = about 100); see docs/MODEL.md. "
+        + currency_note(usd_per_eur(run.scenario)),
+        highlight=False,
     )
 
 
@@ -136,6 +139,11 @@ def run(
 
             run_figures(tmp, tmp / "figures")
 
+    from simulator.cli.notices import compile_notice
+
+    notice = compile_notice(backend)
+    if notice:
+        err_console.print(f"note: {notice}", highlight=False, markup=False)
     quiet = as_json or not console.is_terminal and os.environ.get("SIM_PROGRESS") != "1"
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("replicates"),
@@ -149,7 +157,7 @@ def run(
     if as_json:
         typer.echo(json.dumps({"run_dir": str(info.out_dir), **info.summary}, indent=2, default=_nan_none))
         return
-    print_summary(info.summary)
+    print_summary(Path(info.out_dir), info.summary, info.manifest)
     rate = info.manifest["timings"]["replicates_per_second"]
     console.print(
         f"Results in [bold]{info.out_dir}[/] ({n:,} replicates, {rate:,.0f} replicates/s, {info.manifest['backend']} backend). "
@@ -173,7 +181,7 @@ def rejection_text(row: dict, territorial: bool = False) -> str:
     no = ", ".join(row["voted_no"])
     reasons = [f"voted no: {no}" if no else "", "territorial conflict: the bloc admits no state with one" * territorial]
     why = "; ".join(r for r in reasons if r) or "closed to new members"
-    return f"[dim]rejected[/] {row['state']}'s application to {row['bloc']} ({why})"
+    return f"{row['bloc']} rejects {row['state']}'s application ({why})"
 
 
 @app.command("replay")
@@ -193,13 +201,17 @@ def replay_cmd(
     scenario = load_scenario(Path(run_dir) / "scenario.resolved.yaml")
     story = replay_story(scenario, replicate, man["seed"])
     events, outcome = story.events, story.outcomes
+    from analysis.narrative import event_line, shock_groups
+
+    groups = shock_groups(scenario)
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "replicate": replicate,
                     "events": [
-                        {"step": s, "quarter": quarter_label(scenario.start, s), "kind": k, "text": txt}
+                        {"step": s, "quarter": quarter_label(scenario.start, s), "kind": k, "text": txt,
+                         "sentence": event_line(k, txt, groups)[1]}
                         for _, s, k, txt in events
                     ],
                     "timeline": story.timeline,
@@ -211,8 +223,8 @@ def replay_cmd(
         )
         return
     # the engine's log, with each state's first application to each bloc, candidate status and the
-    # rejections (who voted no) from the timeline, the rows of events.parquet
-    lines = [(step, 1, f"[dim]{kind}[/] {text}") for _, step, kind, text in events if kind != "veto"]
+    # rejections (who voted no) from the timeline, the rows of events.parquet; as sentences
+    lines = [(step, 1, *event_line(kind, text, groups)) for _, step, kind, text in events if kind != "veto"]
     # the rejections the territorial-conflict rule decided (the engine's veto lines name it)
     territorial = {
         (step, text.split(" block ", 1)[1].split("'s application to ")[0], text.rsplit(" ", 1)[1])
@@ -224,23 +236,25 @@ def replay_cmd(
         key = (row["state"], row["bloc"])
         if row["event"] == "applied" and key not in seen:
             seen.add(key)
-            lines.append((row["step"], 0, f"[dim]apply[/] {row['state']} applies to join {row['bloc']} (first time)"))
+            lines.append((row["step"], 0, "application", f"{row['state']} applies to join {row['bloc']} (first time)"))
         elif row["event"] == "candidate":
-            lines.append((row["step"], 0, f"[dim]candidate[/] {row['state']} is a candidate for {row['bloc']}"))
+            lines.append((row["step"], 0, "candidate", f"{row['state']} is a candidate for {row['bloc']}"))
         elif row["event"] == "rejected":
             blocked = (row["step"], row["state"], row["bloc"]) in territorial
-            lines.append((row["step"], 1, rejection_text(row, blocked)))
-    t = Table(title=f"{scenario.name}, replicate {replicate} (seed {man['seed']})")
-    t.add_column("Quarter")
-    t.add_column("Event")
-    for step, _, text in sorted(lines, key=lambda x: (x[0], x[1])):
-        t.add_row(quarter_label(scenario.start, step), text)
+            lines.append((row["step"], 1, "rejection", rejection_text(row, blocked)))
+    # one line per event, never wrapped inside a sentence (a timeline to read and to copy)
+    console.print(f"[bold]{escape(scenario.name)}, replicate {replicate} (seed {man['seed']})[/]", highlight=False)
+    width = max((len(tag) for _, _, tag, _ in lines), default=5)
+    for step, _, tag, text in sorted(lines, key=lambda x: (x[0], x[1])):
+        console.print(f"{quarter_label(scenario.start, step)}  [dim]{escape(tag.ljust(width))}[/]  {escape(text)}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
     if not lines:
-        t.add_row("-", "no events: memberships did not change")
-    console.print(t)
+        console.print("no events: memberships did not change", highlight=False)
     formed = outcome.get("euro_alliance_formed")
+    us = outcome.get("us_in_nato")
     console.print(
-        f"European alliance without the US: {'yes' if formed else 'no'}; US in NATO: {outcome.get('us_in_nato')}",
+        f"European alliance without the US formed: {'yes' if formed else 'no'}"
+        + ("" if us is None else f"; United States still in NATO: {'yes' if us else 'no'}"),
         highlight=False,
     )
 

@@ -21,8 +21,6 @@ from simulator.cli import BackendOption, app, console, err_console
 from simulator.errors import InputError, StorageError
 from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED
 
-SHOWN_POINTS = 40
-
 
 class _RateColumn(ProgressColumn):
     """Replicates per second."""
@@ -153,6 +151,12 @@ def sweep_cmd(
         out = Path("runs") / f"{sweep.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     again = _resume_command(sweep_file, out, replicates, seed, steps, sets, block_size)
     evaluator = make_evaluator(workers, scheduler, cluster, options, timeout)
+    if not (scheduler or cluster):  # the workers are on this machine and share its numba cache
+        from simulator.cli.notices import compile_notice
+
+        notice = compile_notice(backend)
+        if notice:
+            err_console.print(f"note: {notice}", highlight=False, markup=False)
 
     quiet = as_json or not err_console.is_terminal and os.environ.get("SIM_PROGRESS") != "1"
     with Progress(
@@ -232,7 +236,7 @@ def sweep_cmd(
         }
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
-    _print_table(sweep, rows, plan.replicates)
+    _print_table(sweep, rows, plan.replicates, Path(info.out_dir))
     rate = timings.get("replicates_per_second")
     speed = f", {rate:,.0f} replicates/s" if rate and info.tasks_run else ""
     done = f"{info.tasks_resumed:,} of {len(plan.tasks):,} tasks were already done; " if info.tasks_resumed else ""
@@ -270,10 +274,11 @@ def _resume_command(
 
 KEY_COLUMNS = (
     ("euro_alliance_formed", "European alliance formed"),
-    ("UKR_in_euro_alliance", "UKR in it"),
-    ("GBR_in_euro_alliance", "GBR in it"),
-    ("euro_alliance_power_ratio", "Power ratio vs adversary"),
+    ("UKR_in_euro_alliance", "Ukraine in it"),
+    ("GBR_in_euro_alliance", "UK in it"),
+    ("euro_alliance_power_if_formed", "Its power if formed (median, index points)"),
 )
+SHOWN_EACH_END = 5  # a long sweep shows the points where the first outcome is highest and lowest
 
 
 def _key_rows(summary_path: Path, params: list[str]) -> list[dict]:
@@ -293,37 +298,58 @@ def _key_rows(summary_path: Path, params: list[str]) -> list[dict]:
     return rows
 
 
-def _print_table(sweep, rows: list[dict], replicates: int) -> None:
+def _print_table(sweep, rows: list[dict], replicates: int, out_dir: Path) -> None:
+    """The points of a sweep: all of a short one; of a long one, those where the first outcome is highest and lowest."""
+    from analysis.formats import CHANCE_HEADER, fmt_chance
+    from analysis.labels import parameter_label, shock_types
+    from simulator.scenario.yamlio import load_yaml_file
+
+    resolved = out_dir / "scenario.resolved.yaml"
+    types = shock_types(load_yaml_file(resolved).data) if resolved.is_file() else {}
     params = [p.path for p in sweep.parameters]
-    t = Table(title=f"{sweep.name}: {len(rows):,} points x {replicates:,} replicates ({sweep.design})")
+    shown = [(k, label) for k, label in KEY_COLUMNS if rows and (f"{k}.p" in rows[0] or f"{k}.median" in rows[0])]
+    first = shown[0][0] if shown and f"{shown[0][0]}.p" in rows[0] else None
+    picked: list[dict | None] = list(rows)
+    title = f"{sweep.name}: {len(rows):,} points × {replicates:,} futures ({sweep.design} design)"
+    if first is not None and len(rows) > 2 * SHOWN_EACH_END + 2:
+        ordered = sorted(rows, key=lambda r: (-(r.get(f"{first}.p") or 0.0), r["point"]))
+        picked = ordered[:SHOWN_EACH_END] + [None] + ordered[-SHOWN_EACH_END:]
+        title += f": the {SHOWN_EACH_END} points where '{shown[0][1]}' is most likely and the {SHOWN_EACH_END} least"
+    t = Table(title=title, title_justify="left")
     t.add_column("Point", justify="right")
     for p in params:
-        t.add_column("\n".join(p.split(".")[-2:]), justify="right")
-    shown = [(k, label) for k, label in KEY_COLUMNS if rows and (f"{k}.p" in rows[0] or f"{k}.median" in rows[0])]
+        t.add_column(escape(parameter_label(p, shock_types=types)), justify="right")
     for _, label in shown:
         t.add_column(label, justify="right")
-    for row in rows[:SHOWN_POINTS]:
+    for row in picked:
+        if row is None:
+            t.add_row("⋮", *[""] * len(params), f"{len(rows) - 2 * SHOWN_EACH_END:,} more points", *[""] * (len(shown) - 1))
+            continue
         cells = [str(row["point"])] + [_fmt_value(row.get(p)) for p in params]
         for key, _ in shown:
             if f"{key}.p" in row:
-                p, lo, hi = row[f"{key}.p"], row[f"{key}.lo"], row[f"{key}.hi"]
-                cells.append("-" if p is None else f"{p * 100:.0f}% {lo * 100:.0f}-{hi * 100:.0f}")
+                p, lo, hi, n = row[f"{key}.p"], row[f"{key}.lo"], row[f"{key}.hi"], row.get("n") or replicates
+                cells.append("–" if p is None else fmt_chance(p, lo, hi, round(p * n), n))
             else:
-                m, lo, hi = row[f"{key}.median"], row[f"{key}.q05"], row[f"{key}.q95"]
-                cells.append("-" if m is None else f"{m:.2f}")
+                m = row[f"{key}.median"]
+                cells.append("–" if m is None else f"{m:.1f}")
         t.add_row(*cells)
     console.print(t)
-    if len(rows) > SHOWN_POINTS:
-        console.print(f"... {len(rows) - SHOWN_POINTS:,} more points in summary.parquet", highlight=False)
     console.print(
-        "Probabilities with their 95% Wilson intervals; power ratios are medians. Every point "
-        "uses the same replicate draws (common random numbers), so differences between points reflect the swept "
-        "values, not different luck.",
+        f"Chances: {CHANCE_HEADER}. Every point uses the same replicate draws (common random numbers), so "
+        "differences between points reflect the swept values, not different luck.",
         highlight=False,
     )
+    if len(picked) < len(rows) or len(rows) > 12:
+        where = escape(str(out_dir))
+        console.print(
+            f"All {len(rows):,} points: {where}/summary.parquet; what drives the outcomes: sim sensitivity {where}; "
+            f"figures and tables: sim report {where}.",
+            highlight=False,
+        )
 
 
 def _fmt_value(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return f"{v:.3g}"
     return str(v)
