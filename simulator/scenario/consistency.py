@@ -60,7 +60,7 @@ def _resolved_blocs(scenario: Scenario, doc: LocatedDoc, base: Baseline) -> dict
     for name in scenario.blocs.remove:
         blocs.pop(name, None)
     for name, change in scenario.blocs.modify.items():
-        given = change.model_dump(exclude_none=True)
+        given = change.model_dump(exclude_none=True)  # the keys given (a null is refused by BlocChange)
         merged = {**base.blocs[name].model_dump(), **given}
         loc = ("blocs", "modify", name)
         if merged["integration"] > merged["integration_max"]:
