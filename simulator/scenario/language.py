@@ -613,6 +613,51 @@ class Scenario(_Strict):
             raise ValueError(f"start must be a quarter like 2026Q1 (got {v!r})")
         return v
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_path(cls, data: Any, handler: Any, info: ValidationInfo) -> Scenario:
+        """Every way to build a Scenario runs every check: a file (``parse_scenario``), a dict, keywords, JSON.
+
+        With the document in the validation context (``parse_scenario``) a broken rule is an InputError
+        naming the file, line and key; without it (``Scenario.model_validate(dict)``, ``Scenario(...)``,
+        ``model_validate_json``) it is a ValidationError whose message names the key.
+        """
+        if isinstance(data, Scenario) or not isinstance(data, dict):
+            return handler(data)  # a Scenario is already checked; anything else is refused by the schema
+        doc = (info.context or {}).get(DOC_CONTEXT)
+        if doc is not None:
+            prepare_document(doc)
+            scenario = handler(doc.data)
+            check_scenario(scenario, doc)
+            return scenario
+        # JSON was parsed into a fresh dict; a caller's dict (or models in it) is copied, never changed
+        plain = LocatedDoc(data if info.mode == "json" else _plain(data), {}, None)
+        try:
+            prepare_document(plain)
+            scenario = handler(plain.data)
+            check_scenario(scenario, plain)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+        return scenario
+
+
+#: the validation context key that carries the LocatedDoc of a scenario (file and lines, for errors)
+DOC_CONTEXT = "scenario_document"
+
+
+def _plain(value: Any, top: bool = True) -> Any:
+    """A copy of a scenario given in Python: dicts and lists copied, models as the dicts of the keys they were given.
+
+    The posterior sample, often large and never changed by the checks, is kept as it is.
+    """
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(exclude_unset=True), False)
+    if isinstance(value, dict):
+        return {k: v if top and k == "posterior" else _plain(v, False) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, False) for v in value]
+    return value
+
 
 def quarter_label(start: str, step: int) -> str:
     """The quarter of ``step`` steps after ``start`` (``2026Q1`` + 5 -> ``2027Q2``)."""
@@ -698,9 +743,52 @@ def _validation_error(doc: LocatedDoc, exc: ValidationError) -> InputError:
 
 
 def parse_scenario(doc: LocatedDoc) -> Scenario:
-    """Validate a parsed document as a Scenario, then check names against the world."""
+    """Validate a parsed document as a Scenario with every check; errors name the file, line and key.
+
+    This is the one validation path (see ``Scenario._one_path``): the schema, then the names against the
+    world, the cross-field rules (simulator.scenario.consistency) and the observed facts.
+    """
     if not isinstance(doc.data, dict):
         raise doc.error("a scenario must be a YAML mapping with keys such as name, description, steps, shocks")
+    try:
+        return Scenario.model_validate(doc.data, context={DOC_CONTEXT: doc})
+    except ValidationError as exc:
+        raise _validation_error(doc, exc) from None
+
+
+def scenario_from(
+    source: str | Path | dict | Scenario, overrides: list[str] | None = None, name: str | None = None
+) -> Scenario:
+    """A checked Scenario from a file, a dict or a Scenario (the entry point of the Python API).
+
+    Every check of ``sim validate`` and ``sim run`` runs; a problem is an InputError naming the key
+    (and, for a file, the file and line).
+
+    Args:
+        source: a scenario file, a dict as a scenario file would hold it, or a Scenario.
+        overrides: ``key=value`` changes, as ``--set`` (``parameters.inertia=2``).
+        name: how a dict is named in messages (default: none; the key is named).
+    """
+    if isinstance(source, str | Path):
+        return load_scenario(source, overrides)
+    if isinstance(source, Scenario):
+        source = source.model_dump(exclude_unset=True)
+    if not isinstance(source, dict):
+        raise InputError(f"a scenario is a file, a dict or a Scenario (got {type(source).__name__})")
+    doc = LocatedDoc(_plain(source), {}, name)  # type: ignore[arg-type]
+    if overrides:
+        doc = apply_overrides(doc, overrides)
+    return parse_scenario(doc)
+
+
+def revalidated(scenario: Scenario, **changes: Any) -> Scenario:
+    """``scenario`` with ``changes`` (``replicates=``, ``seed=``, ``posterior=``), checked again as a whole."""
+    return scenario_from({**scenario.model_dump(exclude_unset=True), **changes})
+
+
+def prepare_document(doc: LocatedDoc) -> None:
+    """What comes before the schema: parameters (clear messages for the number-or-distribution union),
+    quarters resolved to steps (``world.as_of``, shocks' ``at`` and ``window``), the observed facts' keys."""
     # parameters: a bare number or a mapping with 'dist'; catch the float|Distribution union noise
     params = doc.data.get("parameters")
     if isinstance(params, dict):
@@ -736,20 +824,20 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
                     ("parameters", key),
                 )
     _resolve_dates(doc)
-    from simulator.scenario.observed import check_observed, check_observed_entries
+    from simulator.scenario.observed import check_observed_entries
 
     check_observed_entries(doc)
-    try:
-        scenario = Scenario.model_validate(doc.data)
-    except ValidationError as exc:
-        raise _validation_error(doc, exc) from None
+
+
+def check_scenario(scenario: Scenario, doc: LocatedDoc) -> None:
+    """What comes after the schema: names against the world, cross-field rules, observed facts."""
     from simulator.scenario.baseline import baseline_for, check_scenario_names
     from simulator.scenario.consistency import check_consistency
+    from simulator.scenario.observed import check_observed
 
     check_scenario_names(scenario, doc)
     check_consistency(scenario, doc, baseline_for(scenario))
     check_observed(scenario, doc)
-    return scenario
 
 
 def _resolve_dates(doc: LocatedDoc) -> None:
