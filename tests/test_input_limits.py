@@ -287,6 +287,32 @@ def test_validate_runs_every_check_run_runs(tmp_path, case, body, line, says):
     validate_and_run_agree(tmp_path, body, line, says)
 
 
+# null under blocs.modify or world.overrides would keep the baseline value without a word: an error that
+# names the key, what it takes and how to keep the baseline value
+NULL_CASES = [
+    ("integration", "blocs:\n  modify:\n    NATO:\n      integration: null\n", 7, "give a number from 0 to 1,"),
+    ("leader", "blocs:\n  modify:\n    JEF:\n      leader: ~\n", 7, "give a member's state code"),
+    ("members", "blocs:\n  modify:\n    EDU: {members: null}\n", 6, "give a list of state codes"),
+    ("admission", "blocs:\n  modify:\n    EU: {admission: null}\n", 6, "give one of unanimity, qualified_majority"),
+    ("dynamic", "blocs:\n  modify:\n    EU: {dynamic: null}\n", 6, "give true or false"),
+    ("tanks", "world:\n  overrides:\n    DEU:\n      tanks: null\n", 7, "give a number from 0 to 1,000,000"),
+]
+
+
+@pytest.mark.parametrize("case,body,line,says", NULL_CASES, ids=[c[0] for c in NULL_CASES])
+def test_null_in_a_change_is_a_file_line_error(tmp_path, case, body, line, says):
+    validate_and_run_agree(tmp_path, body, line, says)
+    path = write(tmp_path, HEAD + body, "bad.yaml")
+    line_text = one_line_error(call_sim("validate", path), "null is not a value here", f"'{case}' out to keep")
+    assert f"[{'world.overrides.DEU' if case == 'tanks' else 'blocs.modify'}" in line_text
+
+
+def test_null_from_set_names_the_option(tmp_path):
+    res = call_sim("run", US_EXIT, "--set", "blocs.modify.NATO.integration=", "--out", tmp_path / "r")
+    one_line_error(res, "'integration': null is not a value here", "(from --set blocs.modify.NATO.integration=)")
+    nothing_written(tmp_path)
+
+
 def test_cross_field_rules_hold_for_set_and_sweep_points(tmp_path):
     out = tmp_path / "out"
     sets = ["--set", "blocs.modify.EDU.integration=0.99", "--set", "blocs.modify.EDU.integration_max=0.5"]

@@ -327,24 +327,6 @@ def test_cli_table_and_usage_errors(sim, tmp_path, reference):
     assert bad.code == 2 and "bad.yaml:4" in bad.err and "did you mean 'design'" in bad.err
 
 
-def test_a_failing_task_stops_the_sweep_with_one_message_and_keeps_the_parts(sim, tmp_path, reference, monkeypatch):
-    import simulator.runs.sweep.driver as sweeprun
-
-    sweep_file, _ = reference
-    real = sweeprun.run_task
-
-    def flaky(scenario_json, seed, task, backend=None):
-        if task.point == 2:
-            raise RuntimeError("boom")
-        return real(scenario_json, seed, task, backend)
-
-    monkeypatch.setattr(sweeprun, "run_task", flaky)
-    res = sim("sweep", sweep_file, "--workers", "0", "--out", tmp_path / "f")
-    assert res.code == 1
-    assert "the sweep stopped (RuntimeError: boom)" in res.err and "4 of 8 tasks are saved" in res.err
-    assert "--resume" in res.err and "Traceback" not in res.err
-
-
 def test_jobqueue_job_script(sim, reference):
     pytest.importorskip("dask_jobqueue")
     options = ClusterOptions(cores=8, memory="16GB", walltime="02:00:00", queue="compute", account="proj42")

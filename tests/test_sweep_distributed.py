@@ -230,3 +230,86 @@ def test_unreachable_scheduler_is_one_clear_line(tmp_path, reference):  # noqa: 
     assert len(lines) == 1, res.stderr
     assert lines[0].startswith(f"error: cannot reach the Dask scheduler at {address}")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_lost_scheduler_is_one_line_with_the_resume_command(tmp_path, reference):  # noqa: F811
+    """The scheduler is killed mid-sweep: one line that says so, how many tasks are saved and how to finish."""
+    from distributed import Client
+
+    sweep_file, ref = reference
+    out = tmp_path / "out"
+    with dask_cluster(tmp_path / "dask", 1) as (address, _):
+        with Client(address, timeout=30) as client:
+            scheduler_pid = client.run_on_scheduler(os.getpid)
+        proc = subprocess.Popen(
+            sim_command("sweep", sweep_file, "--scheduler", address, "--timeout", "2", "--block-size", "2")
+            + ["--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "COLUMNS": "300"},
+        )
+        deadline = time.monotonic() + 120
+        while not list((out / PARTS_DIR).glob("*/*.parquet")):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        os.kill(scheduler_pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "scheduler" in lines[0] and "tasks are saved in" in lines[0] and "internal error" not in lines[0]
+    assert f"finish with: sim sweep {sweep_file} --out {out} --resume --block-size 2" in lines[0]
+    res = subprocess.run(
+        sim_command("sweep", sweep_file, "--workers", "0", "--block-size", "2", "--out", out, "--resume"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert res.returncode == 0, res.stderr
+    assert result_differences(ref, out) == []
+
+
+def test_a_batch_system_that_refuses_the_job_is_one_line(tmp_path, reference):  # noqa: F811
+    """sbatch exits with an error (a wrong account): the sweep stops at once instead of waiting for workers."""
+    pytest.importorskip("dask_jobqueue")
+    sweep_file, _ = reference
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sbatch = bin_dir / "sbatch"
+    sbatch.write_text("#!/bin/sh\necho 'sbatch: error: invalid account specified' >&2\nexit 1\n", encoding="utf-8")
+    sbatch.chmod(0o755)
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    res = subprocess.run(
+        sim_command("sweep", sweep_file, "--cluster", "slurm", "--cluster-account", "nope", "--out", out),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "300"},
+    )
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert "sbatch did not accept the worker job" in lines[0] and "invalid account specified" in lines[0]
+    assert "0 of 8 tasks are saved" in lines[0] and "--resume" in lines[0]
+    assert time.monotonic() - t0 < 60  # not the 60 s a batch cluster waits for lost workers
+
+
+def test_a_taken_dashboard_port_prints_nothing(tmp_path, reference):  # noqa: F811
+    """Dask's default dashboard port 8787 taken (another sweep, a notebook): no warning, the sweep just runs."""
+    sweep_file, ref = reference
+    with contextlib.ExitStack() as stack:
+        holder = stack.enter_context(socket.socket())
+        with contextlib.suppress(OSError):  # already taken by someone else: as good
+            holder.bind(("0.0.0.0", 8787))
+            holder.listen()
+        res = subprocess.run(
+            sim_command("sweep", sweep_file, "--workers", "1", "--out", tmp_path / "out"),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip() == "", res.stderr
+    assert result_differences(ref, tmp_path / "out") == []

@@ -94,7 +94,7 @@ def main() -> None:
     Anything else is a bug: one line with a hint to report it, exit 70; the traceback only with
     ``sim --debug ...`` or ``SIM_DEBUG=1``.
     """
-    from simulator.cli.errors import expected_failure
+    from simulator.cli.errors import bug_message, expected_failure
 
     _register()
     _DEBUG["on"] = os.environ.get("SIM_DEBUG", "") not in ("", "0")
@@ -108,10 +108,7 @@ def main() -> None:
         if failure is None:  # a bug
             if _DEBUG["on"]:
                 raise
-            print_error(
-                f"internal error ({type(exc).__name__}: {exc}); this is a bug, please report it with the command "
-                "you ran (sim --debug ... or SIM_DEBUG=1 shows the traceback)"
-            )
+            print_error(bug_message(exc))
             sys.exit(70)
         message, exit_code = failure
         if _DEBUG["on"] and message is not None:

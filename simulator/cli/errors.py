@@ -70,6 +70,48 @@ def expected_failure(exc: BaseException) -> tuple[str | None, int] | None:
     return None
 
 
+def cluster_failure(exc: BaseException) -> str | None:
+    """Why a distributed computation stopped, when it is the cluster's doing rather than a bug (else None).
+
+    A worker that died with its task again and again (Dask's KilledWorker: the out-of-memory killer, a
+    batch job's limits), a task the scheduler cancelled (it restarted, or the connection to it was
+    lost), a connection that closed or timed out, and any other expected failure of ``expected_failure``
+    (a full disk, out of memory, ...).
+    """
+    name = type(exc).__name__
+    reason = " ".join(str(exc).split()) or name
+    if name == "KilledWorker":
+        task = getattr(exc, "task", None) or "a task"
+        tries = getattr(exc, "allowed_failures", None)
+        times = f"{tries + 1} workers" if isinstance(tries, int) else "every worker"
+        return (
+            f"{times} that ran task {task} died while running it (killed by the system, often for lack of memory; "
+            "the worker logs say why); give the workers more memory (--cluster-memory), or use a smaller "
+            "--block-size or fewer workers"
+        )
+    if name in ("FutureCancelledError", "CancelledError"):
+        return (
+            f"the Dask scheduler cancelled a task ({reason}); the scheduler restarted or the connection to it was lost"
+        )
+    if name in ("CommClosedError", "StreamClosedError") or isinstance(exc, TimeoutError | ConnectionError):
+        return f"the connection to the Dask scheduler was lost ({name}: {reason})"
+    failure = expected_failure(exc)
+    return failure[0] if failure is not None and failure[0] else None
+
+
+def bug_message(exc: BaseException) -> str:
+    """The one line of an unexpected error: what it was, that it is a bug, how to see the traceback, and its notes.
+
+    A command adds what the user can still do as a note (``exc.add_note``): a sweep, how many tasks
+    are saved and the command that finishes it.
+    """
+    notes = "".join(f"; {' '.join(str(n).split())}" for n in getattr(exc, "__notes__", ()))
+    return (
+        f"internal error ({type(exc).__name__}: {exc}); this is a bug, please report it with the command you ran "
+        f"(sim --debug ... or SIM_DEBUG=1 shows the traceback){notes}"
+    )
+
+
 def _click_message(exc: BaseException) -> str:
     """click's message in the style of every other error: starting in lower case, no full stop."""
     try:

@@ -193,12 +193,12 @@ def replay_cmd(
     """Re-run one replicate of a run and print its story as a timeline."""
     from simulator.runs.results import read_manifest
     from simulator.runs.run import replay_story
-    from simulator.scenario.language import load_scenario, quarter_label
+    from simulator.scenario.language import load_resolved_scenario, quarter_label
 
     man = read_manifest(run_dir)
     if replicate >= man["replicates"]:
         raise InputError(f"replicate {replicate} is not in this run (it has replicates 0..{man['replicates'] - 1})")
-    scenario = load_scenario(Path(run_dir) / "scenario.resolved.yaml")
+    scenario = load_resolved_scenario(Path(run_dir) / "scenario.resolved.yaml")
     story = replay_story(scenario, replicate, man["seed"])
     events, outcome = story.events, story.outcomes
     from analysis.narrative import event_line, shock_groups

@@ -108,15 +108,16 @@ def sweep_cmd(
     backend: BackendOption = None,
 ) -> None:
     """Run a parameter sweep: every point's ensemble with the same replicate draws (common random numbers)."""
+    from simulator.cli.errors import cluster_failure
     from simulator.runs.evaluators import (
+        ClusterFailure,
         ClusterOptions,
         DaskJobqueue,
-        WorkersLost,
         cap_workers,
         check_memory,
         make_evaluator,
     )
-    from simulator.runs.sweep.driver import run_sweep, sweep_status
+    from simulator.runs.sweep.driver import run_sweep
     from simulator.runs.sweep.spec import load_sweep
     from simulator.runs.sweep.tasks import plan_sweep
 
@@ -178,6 +179,8 @@ def sweep_cmd(
             name = sweep.name if status.phase == "running" else f"{sweep.name}: {status.phase}"
             bar.update(task, completed=status.replicates_done, points=points, description=name)
 
+        # Every way a sweep stops is one line (printed by main()) that says how many tasks are saved and how
+        # to finish: exit 2 when the cause is the user's or the cluster's to fix, 70 for a bug, 130 for Ctrl-C.
         try:
             with evaluator as ev:
                 info = run_sweep(
@@ -187,37 +190,26 @@ def sweep_cmd(
                 )  # fmt: skip
         except KeyboardInterrupt:
             bar.stop()
-            st = sweep_status(plan, out)
-            err_console.print(
-                f"interrupted: {st.tasks_done:,} of {st.tasks_total:,} tasks are saved in {escape(str(out))}; "
-                f"finish with:\n  {escape(again)}",
-                highlight=False,
-                soft_wrap=True,
-            )
+            saved = _saved(plan, out, again, fix=False) or "; nothing was saved"
+            err_console.print(f"interrupted{escape(saved)}", highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
-        except (WorkersLost, StorageError) as exc:  # the finished parts stay on disk: say how to finish
+        except (ClusterFailure, StorageError) as exc:  # the finished parts stay on disk: say how to finish
             bar.stop()
-            if not (out / "plan.json").is_file():
+            saved = _saved(plan, out, again)
+            if not saved:
                 raise  # nothing was started
-            st = sweep_status(plan, out)
-            raise type(exc)(
-                f"{exc}; {st.tasks_done:,} of {st.tasks_total:,} tasks are saved in {out}; after fixing the cause, "
-                f"finish with: {again}"
-            ) from None
+            raise type(exc)(f"{exc}{saved}") from None
         except InputError:
-            raise
-        except Exception as exc:  # a failed task or a lost scheduler: the finished parts stay on disk
+            raise  # bad input or options, found before any task ran
+        except Exception as exc:  # a failed task, a lost scheduler or worker, a full disk, a bug
             bar.stop()
-            st = sweep_status(plan, out) if out.is_dir() else None
-            saved = f"; {st.tasks_done:,} of {st.tasks_total:,} tasks are saved in {escape(str(out))}" if st else ""
-            reason = " ".join(str(exc).split()) or "no message"
-            err_console.print(
-                f"[bold red]error:[/] the sweep stopped ({type(exc).__name__}: {escape(reason)}){saved}; "
-                f"after fixing the cause, finish with:\n  {escape(again)}",
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(1) from None
+            saved = _saved(plan, out, again)
+            reason = cluster_failure(exc)
+            if reason is None:  # a bug: main() prints one line with a hint to report it, and this note
+                if saved:
+                    exc.add_note(saved.removeprefix("; "))
+                raise
+            raise InputError(f"the sweep stopped: {reason}{saved or '; nothing was saved'}") from None
     rows = _key_rows(Path(out) / "summary.parquet", [p.path for p in sweep.parameters])
     timings = info.manifest.get("timings", {})
     if as_json:
@@ -246,6 +238,21 @@ def sweep_cmd(
         f"Read them with pandas.read_parquet('{escape(str(info.out_dir))}/summary.parquet').",
         highlight=False,
     )
+
+
+def _saved(plan, out: Path, again: str, fix: bool = True) -> str:
+    """``; N of M tasks are saved in OUT; after fixing the cause, finish with: CMD`` ('' if nothing was started)."""
+    from simulator.runs.sweep.driver import sweep_status
+    from simulator.runs.sweep.tasks import PLAN_FILE
+
+    finish = f"{'after fixing the cause, ' if fix else ''}finish with: {again}"
+    try:
+        if not (out / PLAN_FILE).is_file():
+            return ""
+        st = sweep_status(plan, out)
+    except OSError:
+        return f"; the finished tasks stay in {out}; {finish}"
+    return f"; {st.tasks_done:,} of {st.tasks_total:,} tasks are saved in {out}; {finish}"
 
 
 def _resume_command(

@@ -46,7 +46,7 @@ import pandas as pd
 
 from simulator.errors import InputError
 from simulator.runs.results import write_json
-from simulator.scenario.language import Scenario, quarter_label
+from simulator.scenario.language import Scenario, quarter_label, revalidated
 from simulator.scenario.observed import BINARY_KINDS, EVENTS, SpendingShare
 
 CLIP = (0.001, 0.999)
@@ -496,7 +496,7 @@ def run_backtest(
     episodes = load_episodes(files, overrides)
     if posterior is not None:
         for e in episodes:
-            e.scenario = e.scenario.model_copy(update={"posterior": posterior})
+            e.scenario = revalidated(e.scenario, posterior=posterior)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out '{out}' is a file, not a directory")
@@ -509,7 +509,7 @@ def run_backtest(
         progress = on_episode(e, n) if on_episode else None
         info = run_scenario(e.scenario, out / e.name, replicates=n, seed=s, overwrite=True, progress=progress)
         e.run_dir, e.replicates, e.seed = info.out_dir, n, s
-        world = world_for(e.scenario.model_copy(update={"replicates": n, "seed": s}))
+        world = world_for(revalidated(e.scenario, replicates=n, seed=s))
         e.start_share = {c: float(world.share0[i]) for i, c in enumerate(world.codes)}
     frame, report = score_episodes(episodes)
     report = {

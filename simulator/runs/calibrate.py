@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError, suggest
-from simulator.scenario.language import ParameterSample, Scenario
+from simulator.scenario.language import ParameterSample, Scenario, revalidated
 from simulator.scenario.params import PARAMS
 
 DEFAULT_PARTICLES = 100
@@ -217,7 +217,7 @@ class Simulator:
         self.replicates_run += n * len(self.episodes)
         calls, owner = [], {}
         for e, ((name, sc), facts) in enumerate(zip(self.episodes, self.per_episode, strict=True)):
-            js = sc.model_copy(update={"posterior": sample, "replicates": n, "seed": self.seed}).model_dump_json()
+            js = revalidated(sc, posterior=sample, replicates=n, seed=self.seed).model_dump_json()
             for a, b in plan_blocks(n, self.block_size):
                 key = f"sim-calibrate-{self.batches}-{name}-{a}"
                 owner[key] = e
@@ -400,7 +400,7 @@ def with_posterior(scenario: Scenario, path: str | Path) -> tuple[Scenario, list
     """The scenario with the posterior of ``path``; and the parameters whose scenario values it replaces."""
     sample = load_posterior(path)
     replaced = sorted(set(sample.parameters) & set(scenario.parameters))
-    return scenario.model_copy(update={"posterior": sample}), replaced
+    return revalidated(scenario, posterior=sample), replaced
 
 
 def load_posterior(path: str | Path) -> ParameterSample:

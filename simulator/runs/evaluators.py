@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 from simulator.errors import InputError
 
 CLUSTER_KINDS = ("slurm", "pbs")
+SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}  # what dask-jobqueue runs to submit a worker job
 RETRIES = 3
 # Local worker processes beyond this many per core only add memory and start-up time (`--workers` is capped).
 MAX_WORKERS_PER_CORE = 4
@@ -32,9 +34,17 @@ POLL_SECONDS = 0.02  # how often a Dask sweep looks for finished tasks while it 
 # every step: about 1.5x slower. 128 MiB keeps the speed and still returns memory between tasks.
 WORKER_TRIM_THRESHOLD = "134217728"
 PRE_SPAWN_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+# The scheduler's HTTP server on a free loopback port: None would try port 8787 and print a warning on
+# stderr when it is taken (another sweep, a notebook); nothing of sim uses the dashboard.
+NO_DASHBOARD = "127.0.0.1:0"
 
 
-class WorkersLost(InputError):
+class ClusterFailure(InputError):
+    """The cluster failed a running computation (its workers are gone, the batch system refused a job):
+    an expected failure, after which the finished work is kept and can be resumed."""
+
+
+class WorkersLost(ClusterFailure):
     """Every worker of a Dask cluster is gone and none came back within the timeout."""
 
 
@@ -145,6 +155,9 @@ class DaskEvaluator(Evaluator):
                 return 0  # the scheduler has not answered for --timeout: no worker can be counted on
         return self._threads[1]
 
+    def check_failures(self) -> None:
+        """Raise an InputError for a failure the cluster reported outside any task (a refused batch job)."""
+
     def as_completed(self, calls: Iterable[Call]) -> Iterator[tuple[Call, Any]]:
         from distributed import as_completed
 
@@ -208,6 +221,7 @@ class _WorkerWatch:
         self.seen, self.gone_since = True, None
 
     def check(self) -> None:
+        self.evaluator.check_failures()
         if self.evaluator.workers() > 0:
             self.alive()
             return
@@ -242,10 +256,20 @@ class DaskLocal(DaskEvaluator):
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address=NO_DASHBOARD,
                     silence_logs=logging.ERROR,
                 )
             self.client = Client(self.cluster)
+        except (KeyboardInterrupt, MemoryError, OSError):
+            self.close()
+            raise  # Ctrl-C; a full disk or too little memory: the CLI's own one-line messages
+        except Exception as exc:  # noqa: BLE001 - a cluster that does not start is the machine's limit, not a bug
+            self.close()
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputError(
+                f"the local Dask cluster of {self.n} worker process{'es' if self.n != 1 else ''} did not start "
+                f"({type(exc).__name__}: {reason}); use fewer --workers, or --workers 0 to run in this process"
+            ) from None
         except BaseException:
             self.close()
             raise
@@ -266,14 +290,20 @@ class DaskScheduler(DaskEvaluator):
         from distributed import Client
 
         _quiet_logs()
-        is_file = not self.address.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://", "ucx://"))
-        is_file = is_file and os.path.exists(self.address)
+        # tcp://HOST:PORT, HOST:PORT (Dask's default protocol) or the path of a scheduler file
+        host_port = re.fullmatch(r"[^/\s]+:\d+", self.address) is not None
+        is_file = "://" not in self.address and (os.path.exists(self.address) or not host_port)
+        if is_file:
+            _check_scheduler_file(self.address)
         try:
             if is_file:
                 self.client = Client(scheduler_file=self.address, timeout=self.timeout)
             else:
                 self.client = Client(self.address, timeout=self.timeout)
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        except (KeyboardInterrupt, MemoryError):
+            self.close()
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the connection raises, the scheduler is not reachable
             self.close()
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise InputError(f"cannot reach the Dask scheduler at {self.address}: {reason}") from None
@@ -287,6 +317,23 @@ class DaskScheduler(DaskEvaluator):
                     "start some with: dask worker " + self.address
                 ) from None
         return self
+
+
+def _check_scheduler_file(path: str) -> None:
+    """``--scheduler PATH``: a file written by ``dask scheduler --scheduler-file`` (JSON with an ``address``)."""
+    import json
+
+    what = "give tcp://HOST:PORT or a file written by 'dask scheduler --scheduler-file'"
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"--scheduler '{path}' is neither a scheduler address nor an existing file; {what}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+        raise InputError(f"--scheduler '{path}' is not a readable scheduler file ({reason}); {what}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("address"), str):
+        raise InputError(f"--scheduler '{path}' is not a scheduler file (it has no 'address'); {what}")
 
 
 class DaskJobqueue(DaskEvaluator):
@@ -303,6 +350,7 @@ class DaskJobqueue(DaskEvaluator):
         self.options = options
         self.loopback = loopback
         self.description = f"dask-jobqueue {kind.upper()}, {options.jobs} job(s) x {options.cores} workers"
+        self.refused: list[BaseException] = []  # submissions the batch system refused (see make_cluster)
 
     def make_cluster(self) -> Any:
         """The jobqueue cluster object (starts a scheduler here; submits nothing until scaled)."""
@@ -314,7 +362,19 @@ class DaskJobqueue(DaskEvaluator):
             ) from None
         o = self.options
         cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[self.kind]
-        scheduler_options: dict[str, Any] = {"dashboard_address": None}
+        refused = self.refused
+
+        class RecordedJob(cls.job_cls):  # type: ignore[name-defined,misc]
+            """A job whose failed submission (sbatch or qsub refused it) the sweep reports instead of waiting."""
+
+            async def start(self) -> None:
+                try:
+                    await super().start()
+                except Exception as exc:
+                    refused.append(exc)
+                    raise
+
+        scheduler_options: dict[str, Any] = {"dashboard_address": NO_DASHBOARD}
         if self.loopback:
             scheduler_options["host"] = "127.0.0.1"
         kwargs: dict[str, Any] = {
@@ -332,6 +392,7 @@ class DaskJobqueue(DaskEvaluator):
             ],
             "job_extra_directives": list(o.directives),
             "scheduler_options": scheduler_options,
+            "job_cls": RecordedJob,
         }
         if o.interface:
             kwargs["interface"] = o.interface
@@ -347,16 +408,42 @@ class DaskJobqueue(DaskEvaluator):
             _quietly(cluster.close)
 
     def __enter__(self) -> DaskJobqueue:
+        import shutil
+
         from distributed import Client
 
+        command = SUBMIT_COMMANDS[self.kind]
+        if shutil.which(command) is None:
+            raise InputError(
+                f"--cluster {self.kind} submits its workers with '{command}', which is not on this machine's PATH; "
+                f"run sim sweep on a node that can submit {self.kind.upper()} jobs, or use --scheduler"
+            )
         try:
             self.cluster = self.make_cluster()
             self.cluster.scale(jobs=self.options.jobs)
             self.client = Client(self.cluster)
+        except (KeyboardInterrupt, MemoryError, OSError, InputError):
+            self.close()
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. an --cluster-interface this machine does not have
+            self.close()
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputError(
+                f"the {self.kind.upper()} cluster did not start ({type(exc).__name__}: {reason})"
+            ) from None
         except BaseException:
             self.close()
             raise
         return self
+
+    def check_failures(self) -> None:
+        if self.refused:
+            reason = " ".join(str(self.refused[0]).split()) or type(self.refused[0]).__name__
+            command = SUBMIT_COMMANDS[self.kind]
+            raise ClusterFailure(
+                f"{command} did not accept the worker job ({reason}); check --cluster-queue, --cluster-account "
+                "and --cluster-directive (--print-job-script shows the script)"
+            )
 
 
 def make_evaluator(
@@ -405,7 +492,9 @@ def worker_trim_threshold() -> str:
 
 def _quiet_logs() -> None:
     """Dask's connection and shutdown chatter is not for analysts; real failures still raise."""
-    for name in ("distributed", "distributed.client", "distributed.scheduler", "distributed.nanny", "tornado"):
+    names = ("distributed", "distributed.client", "distributed.scheduler", "distributed.nanny", "tornado")
+    # tornado.application logs the failed submission of a batch job (reported by DaskJobqueue.check_failures)
+    for name in (*names, "tornado.application", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 

@@ -23,7 +23,7 @@ from simulator.runs.results import (
     write_tables,
 )
 from simulator.runs.timeline import EventWriter, FirstEvents, StateAccumulator, UtilityAccumulator
-from simulator.scenario.language import Scenario
+from simulator.scenario.language import Scenario, revalidated
 
 
 @dataclass
@@ -112,7 +112,7 @@ def run_ensemble(
         check_backend(backend)
     n = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
-    scenario = scenario.model_copy(update={"replicates": n, "seed": seed})
+    scenario = revalidated(scenario, replicates=n, seed=seed)
     world = world_for(scenario)
     started = time.time()
     blocks = plan_blocks(n, block_size)

@@ -14,6 +14,7 @@ __getattr__, __all__ = lazy_exports(
         "Scenario": ".language",
         "load_scenario": ".language",
         "load_scenario_text": ".language",
+        "scenario_from": ".language",
         "scenario_hash": ".language",
         "scenario_json_schema": ".language",
         "quarter_label": ".language",

@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.errors import InputError, suggest
-from simulator.scenario.language import BlocSpec, Scenario
+from simulator.scenario.language import BlocSpec, Outcomes, Scenario
 from simulator.scenario.yamlio import LocatedDoc, load_yaml_text, pydantic_errors
 
 #: the capability columns of states.csv (data/history/capabilities.csv gives them by year)
@@ -303,9 +303,12 @@ def _check_shocks(scenario: Scenario, doc: LocatedDoc, codes: list[str], groups:
 
 
 def _check_outcomes(scenario: Scenario, doc: LocatedDoc, codes: list[str], groups: dict, all_blocs: dict) -> None:
-    explicit = "european_blocs" in scenario.outcomes.model_fields_set
+    # the default (EDU) is skipped when a scenario removes it; compared by value, not by whether the key was
+    # given, so that a resolved scenario (every default written out) is read back as it was checked
+    default = Outcomes.model_fields["european_blocs"].get_default(call_default_factory=True)
+    explicit = scenario.outcomes.european_blocs != default
     for i, name in enumerate(scenario.outcomes.european_blocs):
-        if name not in all_blocs and explicit:  # the default (EDU) is skipped when a scenario removes it
+        if name not in all_blocs and explicit:
             raise doc.error(
                 f"unknown bloc '{name}'{suggest(name, all_blocs)}",
                 ("outcomes", "european_blocs", i),

@@ -1,9 +1,11 @@
 """Cross-field rules of a scenario: what each key allows depends on others or on the baseline.
 
-The rules run in :func:`simulator.scenario.language.parse_scenario`, after the names are checked
-(:func:`simulator.scenario.baseline.check_scenario_names`), so ``sim validate``, ``sim run``,
-``sim sweep`` (every point), the backtests and any caller of ``load_scenario`` share them. Each error
-names the file, the line and the key:
+The rules run whenever a Scenario is built (``Scenario._one_path`` in simulator.scenario.language),
+after the names are checked (:func:`simulator.scenario.baseline.check_scenario_names`): from a file
+(``parse_scenario``, ``load_scenario``), from ``--set``, for every sweep point, from a dict or JSON
+(``Scenario.model_validate``, ``scenario_from``), and when ``revalidated`` changes a scenario (the
+posterior, replicates, seed). ``sim validate``, ``sim run``, ``sim sweep``, the backtests and the
+Python API share them. Each error names the key, and the file and line where there is a file:
 
 - a bloc changed by ``blocs.modify`` is valid as a whole: its ``integration`` does not exceed its
   ``integration_max`` and ``admission: leader`` has a leader, whichever of the values comes from
@@ -60,7 +62,7 @@ def _resolved_blocs(scenario: Scenario, doc: LocatedDoc, base: Baseline) -> dict
     for name in scenario.blocs.remove:
         blocs.pop(name, None)
     for name, change in scenario.blocs.modify.items():
-        given = change.model_dump(exclude_none=True)
+        given = change.model_dump(exclude_none=True)  # the keys given (a null is refused by BlocChange)
         merged = {**base.blocs[name].model_dump(), **given}
         loc = ("blocs", "modify", name)
         if merged["integration"] > merged["integration_max"]:

@@ -8,9 +8,18 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from simulator.errors import InputError, suggest
 from simulator.scenario.limits import MAX_ABS_NUMBER, MAX_KEY_PARTS, MAX_REPLICATES, MAX_SEED, WORLD_MAX
@@ -32,6 +41,72 @@ Target = str | list[str]
 class _Strict(BaseModel):
     # allow_inf_nan=False: NaN and infinities are errors wherever a float is expected (file, --set or API)
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+
+class _Changes(_Strict):
+    """Changes to baseline values (``world.overrides``, ``blocs.modify``): a key left out keeps the baseline value.
+
+    ``null`` is not a value here: it would keep the baseline value without a word, which is never what
+    ``integration: null`` means. It is an error naming the key and what it takes. Dumps leave out the
+    keys not given, so a resolved scenario lists only what it changes.
+    """
+
+    KEEPS: ClassVar[str] = "the baseline value"  # what a key left out keeps (for messages)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            name = str(info.field_name)
+            raise ValueError(
+                f"null is not a value here: give {_valid_values(cls, name)}, or leave '{name}' out to keep {cls.KEEPS}"
+            )
+        return value
+
+    @model_serializer(mode="wrap")
+    def _given(self, handler: Any) -> dict:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+def _valid_values(model: type[BaseModel], name: str) -> str:
+    """What a key of ``model`` takes, for messages: 'a number from 0 to 1', 'true or false', 'one of ...'."""
+    hint = _VALUE_HINTS.get(name)
+    if hint:
+        return hint
+    field = model.model_fields[name]
+    kinds = [a for a in get_args(field.annotation) if a is not type(None)] or [field.annotation]
+    kind = kinds[0]
+    if kind is bool:
+        return "true or false"
+    if get_args(kind) and all(isinstance(a, str) for a in get_args(kind)):  # a Literal
+        return "one of " + ", ".join(get_args(kind))
+    if kind in (int, float):
+        low = high = None
+        for rule in field.metadata:
+            low = getattr(rule, "ge", None) if getattr(rule, "ge", None) is not None else low
+            low = getattr(rule, "gt", None) if getattr(rule, "gt", None) is not None else low
+            high = getattr(rule, "le", None) if getattr(rule, "le", None) is not None else high
+        what = "a whole number" if kind is int else "a number"
+        if low is not None and high is not None:
+            return f"{what} from {_number(low)} to {_number(high)}"
+        return what
+    return f"a value of type {getattr(kind, '__name__', kind)}"
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+_VALUE_HINTS = {
+    "members": "a list of state codes",
+    "eligible": "a list of states, groups or blocs",
+    "leader": "a member's state code",
+    "name": "a text",
+    "description": "a text",
+    "accession_duration": "a mapping with median_quarters and shape",
+    "aspirant_duration": "a mapping with median_quarters and shape",
+    "founding": "a mapping with min_founders (and min_power_share)",
+}
 
 
 #: a finite number within +-MAX_ABS_NUMBER: every float of the language without a narrower documented range
@@ -119,8 +194,10 @@ QuarterText = Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$", description="a quar
 
 
 # ---------------------------------------------------------------- world and blocs
-class StateOverride(_Strict):
+class StateOverride(_Changes):
     """Per-state changes to the baseline figures (any numeric or preference column)."""
+
+    KEEPS: ClassVar[str] = "the state's baseline figure"
 
     milex_usd_m: float | None = Field(None, ge=0, le=WORLD_MAX["milex_usd_m"])
     milex_pct_gdp: float | None = Field(None, ge=0, le=100)
@@ -250,8 +327,10 @@ class BlocSpec(_Strict):
         return self
 
 
-class BlocChange(_Strict):
+class BlocChange(_Changes):
     """Changes to a baseline bloc; keys not given keep the baseline value."""
+
+    KEEPS: ClassVar[str] = "the bloc's baseline value"
 
     name: str | None = None
     active: bool | None = None
@@ -534,6 +613,51 @@ class Scenario(_Strict):
             raise ValueError(f"start must be a quarter like 2026Q1 (got {v!r})")
         return v
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_path(cls, data: Any, handler: Any, info: ValidationInfo) -> Scenario:
+        """Every way to build a Scenario runs every check: a file (``parse_scenario``), a dict, keywords, JSON.
+
+        With the document in the validation context (``parse_scenario``) a broken rule is an InputError
+        naming the file, line and key; without it (``Scenario.model_validate(dict)``, ``Scenario(...)``,
+        ``model_validate_json``) it is a ValidationError whose message names the key.
+        """
+        if isinstance(data, Scenario) or not isinstance(data, dict):
+            return handler(data)  # a Scenario is already checked; anything else is refused by the schema
+        doc = (info.context or {}).get(DOC_CONTEXT)
+        if doc is not None:
+            prepare_document(doc)
+            scenario = handler(doc.data)
+            check_scenario(scenario, doc)
+            return scenario
+        # JSON was parsed into a fresh dict; a caller's dict (or models in it) is copied, never changed
+        plain = LocatedDoc(data if info.mode == "json" else _plain(data), {}, None)
+        try:
+            prepare_document(plain)
+            scenario = handler(plain.data)
+            check_scenario(scenario, plain)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+        return scenario
+
+
+#: the validation context key that carries the LocatedDoc of a scenario (file and lines, for errors)
+DOC_CONTEXT = "scenario_document"
+
+
+def _plain(value: Any, top: bool = True) -> Any:
+    """A copy of a scenario given in Python: dicts and lists copied, models as the dicts of the keys they were given.
+
+    The posterior sample, often large and never changed by the checks, is kept as it is.
+    """
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(exclude_unset=True), False)
+    if isinstance(value, dict):
+        return {k: v if top and k == "posterior" else _plain(v, False) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, False) for v in value]
+    return value
+
 
 def quarter_label(start: str, step: int) -> str:
     """The quarter of ``step`` steps after ``start`` (``2026Q1`` + 5 -> ``2027Q2``)."""
@@ -619,9 +743,52 @@ def _validation_error(doc: LocatedDoc, exc: ValidationError) -> InputError:
 
 
 def parse_scenario(doc: LocatedDoc) -> Scenario:
-    """Validate a parsed document as a Scenario, then check names against the world."""
+    """Validate a parsed document as a Scenario with every check; errors name the file, line and key.
+
+    This is the one validation path (see ``Scenario._one_path``): the schema, then the names against the
+    world, the cross-field rules (simulator.scenario.consistency) and the observed facts.
+    """
     if not isinstance(doc.data, dict):
         raise doc.error("a scenario must be a YAML mapping with keys such as name, description, steps, shocks")
+    try:
+        return Scenario.model_validate(doc.data, context={DOC_CONTEXT: doc})
+    except ValidationError as exc:
+        raise _validation_error(doc, exc) from None
+
+
+def scenario_from(
+    source: str | Path | dict | Scenario, overrides: list[str] | None = None, name: str | None = None
+) -> Scenario:
+    """A checked Scenario from a file, a dict or a Scenario (the entry point of the Python API).
+
+    Every check of ``sim validate`` and ``sim run`` runs; a problem is an InputError naming the key
+    (and, for a file, the file and line).
+
+    Args:
+        source: a scenario file, a dict as a scenario file would hold it, or a Scenario.
+        overrides: ``key=value`` changes, as ``--set`` (``parameters.inertia=2``).
+        name: how a dict is named in messages (default: none; the key is named).
+    """
+    if isinstance(source, str | Path):
+        return load_scenario(source, overrides)
+    if isinstance(source, Scenario):
+        source = source.model_dump(exclude_unset=True)
+    if not isinstance(source, dict):
+        raise InputError(f"a scenario is a file, a dict or a Scenario (got {type(source).__name__})")
+    doc = LocatedDoc(_plain(source), {}, name)  # type: ignore[arg-type]
+    if overrides:
+        doc = apply_overrides(doc, overrides)
+    return parse_scenario(doc)
+
+
+def revalidated(scenario: Scenario, **changes: Any) -> Scenario:
+    """``scenario`` with ``changes`` (``replicates=``, ``seed=``, ``posterior=``), checked again as a whole."""
+    return scenario_from({**scenario.model_dump(exclude_unset=True), **changes})
+
+
+def prepare_document(doc: LocatedDoc) -> None:
+    """What comes before the schema: parameters (clear messages for the number-or-distribution union),
+    quarters resolved to steps (``world.as_of``, shocks' ``at`` and ``window``), the observed facts' keys."""
     # parameters: a bare number or a mapping with 'dist'; catch the float|Distribution union noise
     params = doc.data.get("parameters")
     if isinstance(params, dict):
@@ -657,20 +824,20 @@ def parse_scenario(doc: LocatedDoc) -> Scenario:
                     ("parameters", key),
                 )
     _resolve_dates(doc)
-    from simulator.scenario.observed import check_observed, check_observed_entries
+    from simulator.scenario.observed import check_observed_entries
 
     check_observed_entries(doc)
-    try:
-        scenario = Scenario.model_validate(doc.data)
-    except ValidationError as exc:
-        raise _validation_error(doc, exc) from None
+
+
+def check_scenario(scenario: Scenario, doc: LocatedDoc) -> None:
+    """What comes after the schema: names against the world, cross-field rules, observed facts."""
     from simulator.scenario.baseline import baseline_for, check_scenario_names
     from simulator.scenario.consistency import check_consistency
+    from simulator.scenario.observed import check_observed
 
     check_scenario_names(scenario, doc)
     check_consistency(scenario, doc, baseline_for(scenario))
     check_observed(scenario, doc)
-    return scenario
 
 
 def _resolve_dates(doc: LocatedDoc) -> None:
@@ -744,6 +911,24 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     doc = load_yaml_file(path)
     if overrides:
         doc = apply_overrides(doc, overrides)
+    return parse_scenario(doc)
+
+
+def load_resolved_scenario(path: str | Path) -> Scenario:
+    """The ``scenario.resolved.yaml`` of a run directory, checked like any scenario file.
+
+    Earlier versions wrote every key of ``blocs.modify`` and ``world.overrides`` that a scenario did
+    not give as ``null``; in a file ``sim`` wrote, those nulls mean "not given" and are dropped.
+    """
+    doc = load_yaml_file(path)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    for section, key in (("blocs", "modify"), ("world", "overrides")):
+        outer = data.get(section)
+        changes = outer.get(key) if isinstance(outer, dict) else None
+        for change in changes.values() if isinstance(changes, dict) else ():
+            if isinstance(change, dict):
+                for name in [k for k, v in change.items() if v is None]:
+                    del change[name]
     return parse_scenario(doc)
 
 

@@ -128,7 +128,7 @@ def resolve_blocs(scenario: Scenario | None, base: Baseline) -> dict[str, BlocSp
     for name in scenario.blocs.remove:
         blocs.pop(name, None)
     for name, change in scenario.blocs.modify.items():
-        updates = change.model_dump(exclude_none=True)
+        updates = change.model_dump(exclude_none=True)  # the keys given (a null is refused by BlocChange)
         blocs[name] = BlocSpec.model_validate({**blocs[name].model_dump(), **updates})
     for name, spec in scenario.blocs.add.items():
         blocs[name] = spec.model_copy(deep=True)
@@ -144,7 +144,7 @@ def build_world(scenario: Scenario | None = None, base: Baseline | None = None) 
     df = base.states.copy()
     if scenario is not None:
         for code, ov in scenario.world.overrides.items():
-            for key, value in ov.model_dump(exclude_none=True).items():
+            for key, value in ov.model_dump(exclude_none=True).items():  # given keys (StateOverride refuses null)
                 df.loc[code, key] = value
         extras = []
         for extra in scenario.world.add_states:

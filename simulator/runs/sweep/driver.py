@@ -45,6 +45,7 @@ from simulator.runs.sweep.tasks import (
     part_path,
     run_task,
 )
+from simulator.scenario.language import revalidated
 
 
 # ---------------------------------------------------------------- status
@@ -259,7 +260,7 @@ def _write_inputs(plan: SweepPlan, out: Path) -> None:
     tmp = out / "sweep.yaml.tmp"
     shutil.copyfile(plan.sweep.file, tmp)
     os.replace(tmp, out / "sweep.yaml")
-    text = scenario_yaml(plan.sweep.base.model_copy(update={"seed": plan.seed}))
+    text = scenario_yaml(revalidated(plan.sweep.base, seed=plan.seed))
     tmp = out / "scenario.resolved.yaml.tmp"
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out / "scenario.resolved.yaml")

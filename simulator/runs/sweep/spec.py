@@ -24,6 +24,7 @@ from simulator.scenario.language import (
     Scenario,
     apply_overrides,
     parse_scenario,
+    revalidated,
     set_path,
 )
 from simulator.scenario.limits import MAX_REPLICATES, MAX_SEED, MAX_SWEEP_POINTS
@@ -257,7 +258,7 @@ def load_sweep(
         block_size=spec.block_size,
         parameters=parameters,
         base_doc=base_doc,
-        base=base.model_copy(update={"replicates": n}),
+        base=revalidated(base, replicates=n),
         doc=doc,
         fixed=dict(spec.set),
     )
@@ -437,9 +438,13 @@ def _strip_set(message: str, key: str) -> str:
     return message.removeprefix(f"--set {key}: ")
 
 
-def _point_doc(sweep: Sweep, values: dict[str, Any]) -> Scenario:
-    """The scenario of one point; a bad key or value is reported at its line in the sweep file."""
+def _point_doc(sweep: Sweep, values: dict[str, Any], seed: int | None = None) -> Scenario:
+    """The scenario of one point (with the sweep's replicates, and ``seed`` if given), checked as a whole;
+    a bad key or value is reported at its line in the sweep file."""
     data = copy.deepcopy(sweep.base_doc.data)
+    data["replicates"] = sweep.replicates  # checked by the sweep file's schema (and -n)
+    if seed is not None:
+        data["seed"] = seed  # checked by --seed
     for path, value in values.items():
         try:
             set_path(data, path, value)
@@ -460,7 +465,7 @@ def _point_doc(sweep: Sweep, values: dict[str, Any]) -> Scenario:
         raise sweep.doc.error(
             f"the combination {shown} is not a valid scenario: {exc.message}", ("sweep", "parameters")
         ) from None
-    return scenario.model_copy(update={"replicates": sweep.replicates})
+    return scenario
 
 
 # ---------------------------------------------------------------- designs
@@ -509,8 +514,7 @@ def design_values(sweep: Sweep) -> list[dict[str, Any]]:
 
 def point_scenario(sweep: Sweep, values: dict[str, Any], seed: int | None = None) -> Scenario:
     """The validated scenario of a point: the base scenario with ``values`` set (and ``seed``, if given)."""
-    scenario = _point_doc(sweep, values)
-    return scenario if seed is None else scenario.model_copy(update={"seed": seed})
+    return _point_doc(sweep, values, seed)
 
 
 def sweep_points(sweep: Sweep, seed: int | None = None) -> list[SweepPoint]:
