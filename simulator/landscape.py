@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,6 +355,18 @@ def _check_shape(doc: LocatedDoc) -> None:
         check(actor, ("landscape", "actors", i), _ActorSpec, "an actor {name: ..., size: ...}")
 
 
+def _bounded_number(value: Any) -> bool:
+    """Whether a YAML value is a finite number within +-MAX_ABS_NUMBER (an integer too large for a
+    float, 10**400, is not; one numpy cannot take as a float64 array element, 10**30, is converted)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        number = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(number) and abs(number) <= MAX_ABS_NUMBER
+
+
 def load_landscape(path: str | Path, *, max_actors: int | None = None) -> Landscape:
     """Read a landscape file; every error names the file, line and key.
 
@@ -393,12 +406,7 @@ def load_landscape(path: str | Path, *, max_actors: int | None = None) -> Landsc
                 raise doc.error(f"unknown actor '{actor}'" + suggest(str(actor), first), (*loc, j))
         if a == b:
             raise doc.error(f"self-pair {a}-{b}: a propensity needs two different actors", loc)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not np.isfinite(value)
-            or abs(value) > MAX_ABS_NUMBER
-        ):
+        if not _bounded_number(value):
             raise doc.error(f"propensity must be a finite number within +-{MAX_ABS_NUMBER:g}, got {value!r}", (*loc, 2))
         pair = frozenset((a, b))
         if pair in seen:

@@ -257,6 +257,9 @@ ACTORS = "landscape:\n  actors:\n    - {name: France, size: 1}\n    - {name: Ger
         (ACTORS.replace("size: 2", "size: big"), 4, "valid number"),
         (ACTORS + "  propensities:\n    - [France, Germany, lots]\n", 6, "finite number"),
         (ACTORS + "  propensities:\n    - [France, Germany]\n", 6, "list of three"),
+        # integers too large for numpy's isfinite (found by the fuzz test), or for a float at all
+        (ACTORS + "  propensities:\n    - [France, Germany, " + "1" + "0" * 30 + "]\n", 6, "finite number"),
+        (ACTORS + "  propensities:\n    - [France, Germany, " + "1" + "0" * 400 + "]\n", 6, "finite number"),
         (ACTORS.replace("size: 2}", "size: 2, colour: red}"), 4, "unknown key 'colour'"),
         (ACTORS + "  propensity: []\n", 5, "did you mean 'propensities'"),
         ("landscpe:\n  actors: []\n", 1, "did you mean 'landscape'"),
